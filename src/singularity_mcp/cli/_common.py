@@ -1,0 +1,38 @@
+"""Helpers shared by the command groups: running async work with a `Core`, printing JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import anyio
+from pydantic import BaseModel
+
+from singularity_mcp.config import Settings
+from singularity_mcp.core import Core
+
+T = TypeVar("T")
+
+
+def run_with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    """Run `work(core)` on a fresh event loop and close the core afterwards."""
+
+    async def runner() -> T:
+        core = Core(settings)
+        try:
+            return await work(core)
+        finally:
+            await core.close()
+
+    return anyio.run(runner)
+
+
+def print_json(value: Any) -> None:
+    """Print a model, dict or list as JSON on stdout."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(indent=2)
+    else:
+        text = json.dumps(value, indent=2, default=str)
+    sys.stdout.write(text + "\n")

