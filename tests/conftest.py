@@ -54,11 +54,9 @@ def settings(data_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 async def core(settings: Settings) -> AsyncIterator[Core]:
-    core = Core(settings)
-    try:
-        yield core
-    finally:
-        await core.close()
+    """A running Core (background work allowed) on the session's embedded PostgreSQL."""
+    async with asynccontextmanager(Core(settings).run)() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

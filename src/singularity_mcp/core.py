@@ -7,10 +7,11 @@ answers `tools/list` before either is ready.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from anyio.abc import TaskGroup
 
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database, open_database
@@ -31,6 +32,44 @@ class Core:
         self._lock = anyio.Lock()
         self._services: dict[str, Any] = {}
         self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._task_group: TaskGroup | None = None
+
+    async def run(self) -> AsyncIterator[Core]:
+        """Bind a task group for background work, run the startup hooks in it, close everything at exit.
+
+        Used as `async with contextlib.asynccontextmanager(core.run)()` by the server lifespan and the CLI.
+        """
+        async with anyio.create_task_group() as task_group:
+            self._task_group = task_group
+            for hook in self._startup:
+                self.start_background(hook, name=getattr(hook, "__name__", "startup"))
+            try:
+                yield self
+            finally:
+                task_group.cancel_scope.cancel()
+                self._task_group = None
+                with anyio.CancelScope(shield=True):
+                    await self.close()
+
+    def on_startup(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` in the background when the server starts (e.g. importing changed knowledge files)."""
+        self._startup.append(hook)
+
+    def start_background(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str = "") -> None:
+        """Run `fn(*args)` in the background until it finishes or the process stops; errors are logged."""
+        if self._task_group is None:
+            raise RuntimeError("background work needs a running core (use Core.run)")
+
+        async def guarded() -> None:
+            try:
+                await fn(*args)
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception:
+                logger.exception("background task %s failed", name or fn)
+
+        self._task_group.start_soon(guarded, name=name or None)
 
     async def database(self) -> Database:
         """The migrated database pool (starts the embedded server on first call)."""

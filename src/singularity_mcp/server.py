@@ -28,10 +28,8 @@ def build_server(settings: Settings) -> MCPServer:
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Core]:
-        try:
+        async with asynccontextmanager(core.run)():
             yield core
-        finally:
-            await core.close()
 
     server: MCPServer = MCPServer(
         "singularity-mcp",

@@ -136,3 +136,23 @@ def test_sigterm_releases_the_server(tmp_path: Path) -> None:
     holder.wait(timeout=30)
     assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
     assert not _postmaster_running(pgdata)
+
+
+async def test_core_runs_startup_hooks_in_background(settings) -> None:
+    from contextlib import asynccontextmanager
+
+    import anyio
+
+    from singularity_mcp.core import Core
+
+    core = Core(settings)
+    ran = anyio.Event()
+
+    async def hook() -> None:
+        ran.set()
+
+    core.on_startup(hook)
+    async with asynccontextmanager(core.run)():
+        with anyio.fail_after(5):
+            await ran.wait()
+    assert core._task_group is None

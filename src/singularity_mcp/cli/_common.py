@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -20,11 +21,8 @@ def run_with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T
     """Run `work(core)` on a fresh event loop and close the core afterwards."""
 
     async def runner() -> T:
-        core = Core(settings)
-        try:
+        async with asynccontextmanager(Core(settings).run)() as core:
             return await work(core)
-        finally:
-            await core.close()
 
     return anyio.run(runner)
 
