@@ -1,0 +1,166 @@
+"""Split a file into chunks for the search index: one per definition, big ones split, small ones merged.
+
+Every non-blank line lands in exactly one chunk; chunks never overlap and are in file order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
+from singularity_mcp.analysis._languages import BY_NAME
+from singularity_mcp.analysis._queries import compiled
+from singularity_mcp.analysis.models import Chunk
+
+logger = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 3  # code tokenises denser than prose; err on the small side
+MAX_CHUNK_CHARS = 16_000  # a minified line still yields one chunk, cut to this
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap upper-side estimate of the embedder's token count."""
+    return len(text) // CHARS_PER_TOKEN + 1
+
+
+@dataclass(slots=True)
+class _Piece:
+    start: int  # 0-based line, inclusive
+    end: int  # inclusive
+    symbol: str | None
+    kind: str
+    tokens: int
+    whole: bool  # a complete definition (or gap), as opposed to a part of a split one
+
+
+class _Chunker:
+    def __init__(self, lines: list[str], max_tokens: int, language: str | None):
+        self.lines = lines
+        self.max_tokens = max_tokens
+        self.language = language
+        self.line_tokens = [estimate_tokens(line) for line in lines]
+        self.pieces: list[_Piece] = []
+
+    def tokens(self, start: int, end: int) -> int:
+        return sum(self.line_tokens[start : end + 1])
+
+    def windows(self, start: int, end: int, symbol: str | None, kind: str) -> None:
+        """Line windows of at most max_tokens, preferring to break at blank lines."""
+        window_start, total = start, 0
+        for line in range(start, end + 1):
+            cost = self.line_tokens[line]
+            at_break = not self.lines[line].strip() and total >= self.max_tokens * 0.6
+            if line > window_start and (total + cost > self.max_tokens or at_break):
+                self.pieces.append(_Piece(window_start, line - 1, symbol, kind, total, False))
+                window_start, total = line, 0
+            total += cost
+        if window_start <= end:
+            self.pieces.append(_Piece(window_start, end, symbol, kind, total, False))
+
+    def region(
+        self,
+        start: int,
+        end: int,
+        children: list[RawDefinition],
+        defs: list[RawDefinition],
+        symbol: str | None,
+        kind: str,
+    ) -> None:
+        """Cover lines start..end: children as their own pieces, the code between them as gaps."""
+        cursor = start
+        for child in children:
+            if child.anonymous or child.start_line < cursor or child.start_line > end:
+                continue
+            child_end = min(child.end_line, end)
+            if child.start_line > cursor:
+                self.gap(cursor, child.start_line - 1, symbol, kind)
+            self.definition(child, child_end, defs)
+            cursor = child_end + 1
+        if cursor <= end:
+            self.gap(cursor, end, symbol, kind)
+
+    def gap(self, start: int, end: int, symbol: str | None, kind: str) -> None:
+        tokens = self.tokens(start, end)
+        if tokens <= self.max_tokens:
+            self.pieces.append(_Piece(start, end, symbol, kind, tokens, symbol is None))
+        else:
+            self.windows(start, end, symbol, kind)
+
+    def definition(self, definition: RawDefinition, end: int, defs: list[RawDefinition]) -> None:
+        start = definition.start_line
+        tokens = self.tokens(start, end)
+        symbol, kind = definition.qualified_name, definition.kind
+        if tokens <= self.max_tokens:
+            self.pieces.append(_Piece(start, end, symbol, kind, tokens, True))
+            return
+        children = [defs[i] for i in definition.children if not defs[i].anonymous]
+        if children:
+            self.region(start, end, children, defs, symbol, kind)
+        else:
+            self.windows(start, end, symbol, kind)
+
+
+def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:
+    """Merge small neighbours: module code into the next definition, tiny definitions together."""
+    merged: list[_Piece] = []
+    for piece in pieces:
+        if merged:
+            last = merged[-1]
+            fits = last.tokens + piece.tokens <= max_tokens
+            small = last.tokens < max_tokens // 4 or piece.tokens < max_tokens // 8
+            if fits and small and last.whole and piece.whole:
+                symbol = last.symbol or piece.symbol
+                kind = last.kind if last.symbol else piece.kind
+                merged[-1] = _Piece(last.start, piece.end, symbol, kind, last.tokens + piece.tokens, True)
+                continue
+        merged.append(piece)
+    return merged
+
+
+def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 256) -> list[Chunk]:
+    """Chunks of `text` for the search index, sized for an embedder window of `max_tokens`.
+
+    Code in a known language is cut at definitions (symbol = qualified name); other text (markup,
+    unknown languages, files that fail to parse) falls back to line windows broken at blank lines.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return []
+    chunker = _Chunker(lines, max(16, max_tokens), language)
+    spec = BY_NAME.get(language) if language else None
+    if spec is not None and not spec.markup:
+        try:
+            lang = compiled(spec.name)
+            tree = lang.parser().parse(text.encode("utf-8", "surrogatepass"))
+            defs = find_definitions(lang, tree.root_node)
+        except (ValueError, UnicodeError) as exc:  # pragma: no cover - parser refused the text
+            logger.debug("chunking %s as plain text: %s", path, exc)
+            defs = []
+        top = [d for d in defs if d.parent is None]
+        chunker.region(0, len(lines) - 1, top, defs, None, "module")
+    else:
+        chunker.windows(0, len(lines) - 1, None, "text")
+    chunks: list[Chunk] = []
+    for piece in _merge(chunker.pieces, chunker.max_tokens):
+        start, end = piece.start, piece.end
+        while start <= end and not lines[start].strip():
+            start += 1
+        while end >= start and not lines[end].strip():
+            end -= 1
+        if start > end:
+            continue
+        body = "\n".join(lines[start : end + 1])
+        chunks.append(
+            Chunk(
+                start_line=start + 1,
+                end_line=end + 1,
+                symbol=piece.symbol,
+                kind=piece.kind,
+                language=language,
+                text=body[:MAX_CHUNK_CHARS],
+            )
+        )
+    return chunks

@@ -1,0 +1,201 @@
+"""Find definitions in a parsed tree: names, kinds, nesting, qualified names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tree_sitter import Node, QueryCursor
+
+from singularity_mcp.analysis._languages import ASSIGNMENT_NAME_FIELDS, NAME_TYPES, LanguageSpec
+from singularity_mcp.analysis._queries import CompiledLanguage
+
+FUNCTION_KINDS = frozenset({"function", "method", "constructor"})
+CONTAINER_KINDS = frozenset(
+    {"class", "struct", "interface", "trait", "impl", "object", "record", "enum", "protocol", "extension",
+     "instance", "module", "namespace", "package"}
+)  # fmt: skip
+CLASS_KINDS = CONTAINER_KINDS - {"module", "namespace", "package"}
+ANONYMOUS = "(anonymous)"
+_DOTTED = re.compile(rb"[\w$]+(?:(?:\.|::|:)[\w$]+)+\Z")  # `M.clamp`, `Foo::bar` name as a whole
+
+
+@dataclass(slots=True)
+class RawDefinition:
+    node: Node
+    name: str
+    kind: str
+    start_byte: int
+    end_byte: int
+    start_line: int  # 0-based
+    end_line: int  # 0-based, inclusive
+    anonymous: bool = False
+    parent: int | None = None  # index into the list
+    qualified_name: str = ""
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def is_function(self) -> bool:
+        return self.kind in FUNCTION_KINDS
+
+
+def _text(node: Node) -> str:
+    return node.text.decode("utf-8", "replace") if node.text is not None else ""
+
+
+def _step(node: Node, step: str) -> Node | None:
+    if step.startswith("@"):
+        kind = step[1:]
+        return next((c for c in node.named_children if c.type == kind), None)
+    return node.child_by_field_name(step)
+
+
+def _follow(node: Node, path: str) -> Node | None:
+    current: Node | None = node
+    for step in path.split("/"):
+        if current is None:
+            return None
+        if step.endswith("*"):
+            nxt = _step(current, step[:-1])
+            if nxt is None:
+                return None
+            while nxt is not None:
+                current, nxt = nxt, _step(nxt, step[:-1])
+        else:
+            current = _step(current, step)
+    return current
+
+
+def _name_from(node: Node | None) -> str | None:
+    """The text of a name node; for compound nodes (calls, patterns), the first name inside."""
+    if node is None:
+        return None
+    if node.type in NAME_TYPES or node.child_count == 0 or _DOTTED.match(node.text or b""):
+        text = _text(node).strip()
+        return text.split("\n", 1)[0][:200] or None
+    for child in node.named_children:
+        if child.type in NAME_TYPES:
+            return _text(child).strip()[:200] or None
+    for child in node.named_children:
+        found = _name_from(child)
+        if found:
+            return found
+    return None
+
+
+def _assignment_name(node: Node) -> str | None:
+    parent = node.parent
+    hops = 0
+    while parent is not None and hops < 3:
+        fields = ASSIGNMENT_NAME_FIELDS.get(parent.type)
+        if fields:
+            for name_field in fields:
+                target = parent.child_by_field_name(name_field)
+                if target is not None and target.id != node.id:
+                    return _name_from(target)
+            return None
+        if parent.type not in ("parenthesized_expression", "expression_list", "expression", "value"):
+            return None
+        parent, hops = parent.parent, hops + 1
+    return None
+
+
+def definition_name(spec: LanguageSpec, node: Node) -> str | None:
+    for path in spec.name_paths:
+        target = _follow(node, path)
+        if target is not None:
+            name = _name_from(target)
+            if name:
+                return name
+    return None
+
+
+def _end(spec: LanguageSpec, node: Node) -> Node:
+    body_type = spec.body_sibling.get(node.type)
+    if body_type:
+        for candidate in (node, node.parent):
+            if candidate is None:
+                continue
+            sibling = candidate.next_named_sibling
+            if sibling is not None and sibling.type == body_type:
+                return sibling
+    return node
+
+
+def _merge_clauses(defs: list[RawDefinition]) -> list[RawDefinition]:
+    """Adjacent same-name definitions (Erlang/Haskell clauses) become one spanning all clauses."""
+    merged: list[RawDefinition] = []
+    for definition in defs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.name == definition.name
+            and last.kind == definition.kind
+            and last.end_byte <= definition.start_byte
+            and last.node.parent == definition.node.parent
+        ):
+            last.end_byte, last.end_line = definition.end_byte, definition.end_line
+            continue
+        merged.append(definition)
+    return merged
+
+
+def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefinition]:
+    """All definitions, sorted by position, with parents and qualified names filled in."""
+    spec = compiled.spec
+    if compiled.definitions is None:
+        return []
+    found: dict[int, RawDefinition] = {}
+    for _, captures in QueryCursor(compiled.definitions).matches(root):
+        node = captures["def"][0]
+        if node.id in found or node.type == "ERROR":
+            continue
+        if "head" in captures:
+            kind = spec.head_kinds.get(_text(captures["head"][0]), "function")
+            name = _name_from(captures["name"][0]) if "name" in captures else None
+            anonymous = False
+        else:
+            kind = spec.definitions.get(node.type, "function")
+            required = spec.requires.get(node.type)
+            if required and node.child_by_field_name(required) is None:
+                continue
+            required_child = spec.requires_child.get(node.type)
+            if required_child and not any(c.type == required_child for c in node.named_children):
+                continue
+            anonymous = node.type in spec.anonymous and node.type not in spec.definitions
+            name = None if anonymous else definition_name(spec, node)
+            if name is None:
+                name = _assignment_name(node)
+                if name is None and not anonymous and kind in CONTAINER_KINDS | FUNCTION_KINDS:
+                    name = ANONYMOUS
+        if name is None:
+            name = ANONYMOUS
+        end = _end(spec, node)
+        found[node.id] = RawDefinition(
+            node=node,
+            name=name,
+            kind=kind,
+            start_byte=node.start_byte,
+            end_byte=end.end_byte,
+            start_line=node.start_point[0],
+            end_line=end.end_point[0] - (1 if end.end_point[1] == 0 and end.end_point[0] > 0 else 0),
+            anonymous=name == ANONYMOUS,
+        )
+    defs = sorted(found.values(), key=lambda d: (d.start_byte, -d.end_byte))
+    if spec.merge_clauses:
+        defs = _merge_clauses(defs)
+    stack: list[int] = []
+    for index, definition in enumerate(defs):
+        while stack and defs[stack[-1]].end_byte <= definition.start_byte:
+            stack.pop()
+        if stack:
+            parent = defs[stack[-1]]
+            definition.parent = stack[-1]
+            parent.children.append(index)
+            if definition.kind == "function" and parent.kind in CLASS_KINDS:
+                definition.kind = "method"
+            definition.qualified_name = f"{parent.qualified_name}.{definition.name}"
+        else:
+            definition.qualified_name = definition.name
+        stack.append(index)
+    return defs
