@@ -13,6 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
+from singularity_mcp.tools import analysis
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -45,6 +46,7 @@ def build_server(settings: Settings) -> MCPServer:
 
 def _register_capabilities(server: MCPServer, core: Core) -> None:
     # One line per capability (tools, resources, prompts live in singularity_mcp/tools/<capability>.py).
+    analysis.register(server, core)
     pass
 
 

@@ -269,12 +269,9 @@ def _has_doc(spec: LanguageSpec, definition: RawDefinition, source: bytes) -> bo
     if spec.doc_style == "docstring":
         body = node.child_by_field_name("body")
         first = body.named_children[0] if body is not None and body.named_children else None
-        return (
-            first is not None
-            and first.type == "expression_statement"
-            and bool(first.named_children)
-            and first.named_children[0].type in ("string", "concatenated_string")
-        )
+        if first is not None and first.type == "expression_statement" and first.named_children:
+            first = first.named_children[0]
+        return first is not None and first.type in ("string", "concatenated_string")
     if spec.doc_style == "comment_before":
         previous = node.prev_sibling
         while previous is not None and previous.type in ("attribute_item", "decorator", "annotation"):

@@ -120,3 +120,31 @@ class Chunk:
     kind: str
     language: str | None
     text: str
+
+
+class AnalyzeCodeResult(BaseModel):
+    """What the `analyze_code` tool returns: the file fields for a file or snippet, the folder fields
+    for a folder (`kind` says which)."""
+
+    kind: Literal["file", "folder"]
+    path: str | None = None
+    # file or snippet
+    language: str | None = None
+    metrics: Metrics | None = None
+    definitions: list[Definition] | None = None
+    imports: list[str] | None = None
+    findings: list[Finding] | None = None
+    # folder
+    files_analyzed: int | None = None
+    files_skipped: int | None = None
+    languages: list[LanguageTotals] | None = None
+    hotspots: list[Hotspot] | None = None
+    files: list[FileSummary] | None = None
+    findings_by_rule: dict[str, int] | None = None
+    errors: list[str] | None = None
+    seconds: float | None = None
+    truncated: str | None = Field(default=None, description="Set when a list was cut; says how to see more.")
+
+    @classmethod
+    def of(cls, result: FileAnalysis | FolderAnalysis) -> AnalyzeCodeResult:
+        return cls.model_validate(result.model_dump())

@@ -1,0 +1,122 @@
+"""The chunker: every non-blank line in exactly one chunk, definitions as chunks, sized for the embedder."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from singularity_mcp.analysis import Chunk, chunk_source, estimate_tokens
+from tests.analysis.cases import CASES, MARKUP
+
+
+def assert_covers(text: str, chunks: list[Chunk]) -> None:
+    """Ranges are ordered, disjoint, cover each non-blank line once, and carry the lines' text."""
+    lines = text.split("\n")
+    seen: set[int] = set()
+    previous_end = 0
+    for chunk in chunks:
+        assert previous_end < chunk.start_line <= chunk.end_line
+        previous_end = chunk.end_line
+        assert chunk.text == "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+        assert chunk.text.strip()
+        seen.update(range(chunk.start_line, chunk.end_line + 1))
+    non_blank = {i for i, line in enumerate(lines, 1) if line.strip()}
+    assert non_blank <= seen
+    assert all(lines[i - 1].strip() or min(non_blank) < i < max(non_blank) for i in seen)
+
+
+@pytest.mark.parametrize("max_tokens", [16, 64, 256])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.language)
+def test_fixtures_are_covered(case, max_tokens: int) -> None:
+    assert_covers(case.source, chunk_source(case.source, case.language, case.filename, max_tokens))
+
+
+@pytest.mark.parametrize(("language", "filename", "source", "_loc", "_comments"), MARKUP)
+def test_markup_and_unknown_fall_back_to_windows(language, filename, source, _loc, _comments) -> None:
+    for lang in (language, None):
+        chunks = chunk_source(source, lang, filename, 16)
+        assert_covers(source, chunks)
+        assert all(c.symbol is None and c.kind == "text" for c in chunks)
+
+
+def test_one_chunk_per_definition_with_symbols() -> None:
+    body = "".join(f"    total += item.value_{i} * factor\n" for i in range(12))
+    source = (
+        "import os\n\nCONSTANT = 3\n\n\n"
+        f"def first(items, factor):\n    total = 0\n{body}    return total\n\n\n"
+        "class Shape:\n"
+        f"    def area(self, item, factor):\n        total = 0\n{textwrap.indent(body, '    ')}"
+        "        return total\n\n"
+        f"    def perimeter(self, item, factor):\n        total = 0\n{textwrap.indent(body, '    ')}"
+        "        return total\n"
+    )
+    chunks = chunk_source(source, "python", "shapes.py", max_tokens=160)
+    assert_covers(source, chunks)
+    symbols = [c.symbol for c in chunks]
+    assert "first" in symbols
+    assert "Shape.area" in symbols and "Shape.perimeter" in symbols  # the class was split at its methods
+    area = next(c for c in chunks if c.symbol == "Shape.area")
+    assert area.kind == "method" and area.language == "python"
+    assert source.splitlines()[area.start_line - 1].strip().startswith("def area")
+    for chunk in chunks:
+        assert estimate_tokens(chunk.text) <= 160 + 16  # a piece stays within the window (line granularity)
+
+
+def test_small_neighbours_are_merged() -> None:
+    source = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(20))
+    chunks = chunk_source(source, "python", "small.py", max_tokens=256)
+    assert_covers(source, chunks)
+    assert len(chunks) < 20
+    assert chunks[0].symbol == "f0"
+
+
+def test_huge_function_is_split_into_windows() -> None:
+    source = (
+        "def big():\n"
+        + "".join(f"    x_{i} = compute({i}, {i + 1})\n" for i in range(400))
+        + "    return 0\n"
+    )
+    chunks = chunk_source(source, "python", "big.py", max_tokens=128)
+    assert_covers(source, chunks)
+    assert len(chunks) > 5
+    assert {c.symbol for c in chunks} == {"big"}
+
+
+def test_empty_and_blank_text() -> None:
+    assert chunk_source("", "python", "e.py") == []
+    assert chunk_source("\n\n   \n", "python", "e.py") == []
+
+
+_LINES = st.sampled_from(
+    [
+        "def f(a, b):",
+        "    return a",
+        "    if a and b:",
+        "        pass",
+        "class C:",
+        "    def m(self):",
+        "        x = [i for i in range(10)]",
+        "# a comment",
+        "",
+        "   ",
+        "x = 1",
+        "    y = 'a long string literal that takes up quite a few characters of the window ' * 3",
+        "def broken(:",
+        "}",
+        "function g(x) { return x ? 1 : 2; }",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(_LINES, max_size=80),
+    language=st.sampled_from(["python", "javascript", "go", None, "markdown"]),
+    max_tokens=st.sampled_from([16, 48, 256]),
+)
+def test_chunks_cover_every_non_blank_line_once(lines: list[str], language, max_tokens: int) -> None:
+    text = "\n".join(lines) + "\n"
+    assert_covers(text, chunk_source(text, language, "generated", max_tokens))
