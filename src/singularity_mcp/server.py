@@ -13,7 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.tools import analysis
+from singularity_mcp.tools import analysis, packages, search
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -47,6 +47,8 @@ def build_server(settings: Settings) -> MCPServer:
 def _register_capabilities(server: MCPServer, core: Core) -> None:
     # One line per capability (tools, resources, prompts live in singularity_mcp/tools/<capability>.py).
     analysis.register(server, core)
+    search.register(server, core)
+    packages.register(server, core)
     pass
 
 

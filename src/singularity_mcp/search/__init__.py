@@ -1,0 +1,20 @@
+"""Codebase indexing and hybrid (lexical + dense) code search."""
+
+from singularity_mcp.search._indexer import CodeIndexer, IndexRun, index_repository
+from singularity_mcp.search._searcher import MAX_TOP_K, search_code
+from singularity_mcp.search._status import index_status, remove_root
+from singularity_mcp.search.models import CodeHit, IndexResult, IndexStatus, SearchResult
+
+__all__ = [
+    "MAX_TOP_K",
+    "CodeHit",
+    "CodeIndexer",
+    "IndexResult",
+    "IndexRun",
+    "IndexStatus",
+    "SearchResult",
+    "index_repository",
+    "index_status",
+    "remove_root",
+    "search_code",
+]

@@ -1,0 +1,91 @@
+"""Turn one file on disk into rows for the index (blocking: run in a worker thread)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from singularity_mcp.search._lexical import lexical_text, path_text
+from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
+
+CHUNK_TOKENS = 256
+
+
+@dataclass(slots=True)
+class ChunkRow:
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    content: str
+    embed_sha256: bytes
+    symbol_words: str
+    content_words: str
+
+
+@dataclass(slots=True)
+class PreparedFile:
+    """A file read, hashed and (when its content changed) chunked."""
+
+    rel_path: str
+    size: int
+    mtime_ns: int
+    sha256: bytes
+    language: str | None = None
+    chunks: list[ChunkRow] | None = None  # None: content unchanged, only size/mtime need updating
+    path_words: str = ""
+    skipped: str | None = None  # why the file is not indexed (binary, unreadable, no language)
+
+
+def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
+    """What the embedder sees for a chunk: where it lives, its name, then the code."""
+    header = f"{rel_path} {symbol}" if symbol else rel_path
+    return f"{header}\n{content}"
+
+
+def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: bool) -> PreparedFile:
+    """Read, hash and chunk `root/rel_path`. `known_sha256` is the stored hash (unchanged content is not
+    re-chunked unless `force`)."""
+    from singularity_mcp.analysis import chunk_source, detect_language
+
+    full = root / rel_path
+    try:
+        info = os.stat(full)
+        if info.st_size > MAX_FILE_BYTES:
+            return PreparedFile(rel_path, info.st_size, info.st_mtime_ns, b"", skipped="over 1 MB")
+        data = full.read_bytes()
+    except OSError as exc:
+        return PreparedFile(rel_path, 0, 0, b"", skipped=f"unreadable: {exc.strerror or exc}")
+    sha = hashlib.sha256(data).digest()
+    prepared = PreparedFile(rel_path, info.st_size, info.st_mtime_ns, sha)
+    if looks_binary(data):
+        prepared.skipped = "binary"
+        return prepared
+    language = detect_language(rel_path, data[:256])
+    if language is None:
+        prepared.skipped = "unknown language"
+        return prepared
+    prepared.language = language
+    if known_sha256 == sha and not force:
+        return prepared
+    text = decode_source(data)
+    rows: list[ChunkRow] = []
+    for chunk in chunk_source(text, language, rel_path, max_tokens=CHUNK_TOKENS):
+        embed_sha = hashlib.sha256(embedding_text(rel_path, chunk.symbol, chunk.text).encode()).digest()
+        rows.append(
+            ChunkRow(
+                start_line=chunk.start_line,
+                end_line=chunk.end_line,
+                symbol=chunk.symbol,
+                kind=chunk.kind,
+                content=chunk.text,
+                embed_sha256=embed_sha,
+                symbol_words=lexical_text(chunk.symbol or ""),
+                content_words=lexical_text(chunk.text),
+            )
+        )
+    prepared.chunks = rows
+    prepared.path_words = path_text(rel_path)
+    return prepared

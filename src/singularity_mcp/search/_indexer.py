@@ -1,0 +1,309 @@
+"""The incremental indexer: scan, then lexical (parse + store, search works), then dense (fill vectors).
+
+Each batch of files is written in one transaction, file row and chunks together, so an interrupted run
+(Ctrl-C, kill -9) leaves a consistent index; the next run sees those files as unchanged and resumes with
+the rest, then fills the vectors still missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+from psycopg_pool import AsyncConnectionPool
+
+from singularity_mcp.errors import Unavailable
+from singularity_mcp.search import _store
+from singularity_mcp.search._files import PreparedFile, embedding_text, prepare_file
+from singularity_mcp.search._walk import FoundFile, walk_root
+from singularity_mcp.search.models import IndexProgress, IndexResult, PreflightSummary
+
+if TYPE_CHECKING:
+    from singularity_mcp.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+FILE_BATCH = 48
+EMBED_BATCH = 128
+# Rough rates for the pre-flight estimate (2-core laptop): parsing per file, embedding per chunk.
+SECONDS_PER_FILE = 0.01
+SECONDS_PER_CHUNK = 0.02
+BYTES_PER_CHUNK = 900
+
+EmbedderFactory = Callable[[], Awaitable["Embedder"]]
+
+
+@dataclass(eq=False)
+class IndexRun:
+    """One run over one root: its live progress, and an event per change for watchers."""
+
+    root: Path
+    force: bool = False
+    started: float = field(default_factory=time.monotonic)
+    progress: IndexProgress = field(default_factory=lambda: IndexProgress(phase="scan"))
+    preflight: PreflightSummary | None = None
+    result: IndexResult | None = None
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: int = 0
+    finished: anyio.Event = field(default_factory=anyio.Event)
+    _changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def update(self, **changes: object) -> None:
+        self.progress = self.progress.model_copy(update=changes)
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait_change(self, seconds: float) -> None:
+        with anyio.move_on_after(seconds):
+            await self._changed.wait()
+
+    def snapshot(self, status: str | None = None) -> IndexResult:
+        """The result so far (or the final one)."""
+        if self.result is not None:
+            return self.result
+        return IndexResult(
+            status=status or "running",
+            repo=str(self.root),
+            files_indexed=self.files_indexed,
+            files_unchanged=self.files_unchanged,
+            files_removed=self.files_removed,
+            files_skipped=self.files_skipped,
+            chunks=self.progress.chunks_total,
+            seconds=round(time.monotonic() - self.started, 3),
+            progress=self.progress,
+            preflight=self.preflight,
+            hint="indexing continues in the background; call index_status to follow it. "
+            "semantic_search already works on what is indexed.",
+        )
+
+
+class CodeIndexer:
+    """Runs index jobs, at most one per root (a second request joins the running one)."""
+
+    def __init__(self, pool: AsyncConnectionPool, embedder: EmbedderFactory) -> None:
+        self.pool = pool
+        self.embedder = embedder
+        self.runs: dict[Path, IndexRun] = {}
+
+    def running(self, root: Path) -> IndexRun | None:
+        run = self.runs.get(root)
+        return run if run is not None and not run.finished.is_set() else None
+
+    def begin(self, root: Path, force: bool = False) -> tuple[IndexRun, bool]:
+        """The run for `root`: the one in progress (joined, False) or a new one to execute (True)."""
+        current = self.running(root)
+        if current is not None:
+            return current, False
+        run = IndexRun(root=root, force=force)
+        self.runs[root] = run
+        return run, True
+
+    async def execute(self, run: IndexRun) -> IndexResult:
+        """Do the work of `run`; always ends with `run.result` set and `run.finished` signalled."""
+        try:
+            run.result = await index_repository(self.pool, run.root, self.embedder, force=run.force, run=run)
+        except BaseException as exc:
+            run.update(phase="failed", message=str(exc) or type(exc).__name__)
+            run.result = run.snapshot("failed").model_copy(
+                update={"status": "failed", "error": str(exc) or type(exc).__name__, "hint": None}
+            )
+            raise
+        finally:
+            run.finished.set()
+            run.update()
+        return run.result
+
+    async def index(self, root: Path, force: bool = False) -> IndexResult:
+        """Index `root` now (joining a run in progress) and return the final result."""
+        run, new = self.begin(root, force)
+        if new:
+            return await self.execute(run)
+        await run.finished.wait()
+        assert run.result is not None
+        return run.result
+
+
+@contextlib.asynccontextmanager
+async def _root_lock(pool: AsyncConnectionPool, root_id: int, path: str):
+    """Hold the cross-process advisory lock of a root for the duration of a run."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (_store.ADVISORY_CLASS, root_id))
+        if not (await cur.fetchone())[0]:
+            raise Unavailable(
+                f"another singularity-mcp process is indexing {path} right now; "
+                "call index_status to follow it, or retry when it finishes"
+            )
+        try:
+            yield
+        finally:
+            with anyio.CancelScope(shield=True):
+                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_store.ADVISORY_CLASS, root_id))
+
+
+async def index_repository(
+    pool: AsyncConnectionPool,
+    root: Path,
+    embedder: EmbedderFactory,
+    *,
+    force: bool = False,
+    run: IndexRun | None = None,
+) -> IndexResult:
+    """Index (or refresh) the folder `root` (absolute, resolved) and return what was done."""
+    run = run or IndexRun(root=root, force=force)
+    row = await _store.ensure_root(pool, str(root))
+    async with _root_lock(pool, row.id, str(root)):
+        await _store.set_root(pool, row.id, state="indexing", phase="scan", last_error=None)
+        try:
+            changed = await _lexical_phase(pool, row.id, root, run, force)
+            chunks = row.chunks
+            if changed or force or row.state != "ready":
+                chunks = await _store.refresh_root_stats(pool, row.id)
+            run.update(phase="dense", chunks_total=chunks)
+            await _store.set_root(pool, row.id, phase="dense")
+            await _dense_phase(pool, row, embedder, run)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                message = str(exc) or type(exc).__name__
+                await _store.set_root(pool, row.id, state="failed", phase=None, last_error=message[:2000])
+            raise
+        await _store.set_root(pool, row.id, state="ready", phase="done")
+    run.update(phase="done", message="index up to date")
+    return run.snapshot("done").model_copy(update={"status": "done", "hint": None})
+
+
+def _scan(
+    root: Path, known: dict[str, _store.KnownFile], force: bool
+) -> tuple[list[FoundFile], int, list[str]]:
+    """Files to read (new, or size/mtime changed, or all with force), the unchanged count, removed paths."""
+    from singularity_mcp.analysis import detect_language
+
+    to_read: list[FoundFile] = []
+    seen: set[str] = set()
+    unchanged = 0
+    for found in walk_root(root):
+        if "." in found.rel_path.rsplit("/", 1)[-1] and detect_language(found.rel_path) is None:
+            continue  # an extension no language claims (images, data); extensionless files may have a shebang
+        seen.add(found.rel_path)
+        old = known.get(found.rel_path)
+        if not force and old is not None and old.size == found.size and old.mtime_ns == found.mtime_ns:
+            unchanged += 1
+        else:
+            to_read.append(found)
+    removed = [rel for rel in known if rel not in seen]
+    return to_read, unchanged, removed
+
+
+def _preflight(to_read: list[FoundFile], unchanged: int, removed: list[str]) -> PreflightSummary:
+    from singularity_mcp.analysis import detect_language
+
+    languages = Counter(detect_language(f.rel_path) or "other" for f in to_read)
+    chunks = sum(f.size for f in to_read) / BYTES_PER_CHUNK
+    return PreflightSummary(
+        files_seen=len(to_read) + unchanged,
+        files_to_index=len(to_read),
+        files_unchanged=unchanged,
+        files_to_remove=len(removed),
+        by_language=dict(languages.most_common()),
+        estimated_seconds=round(len(to_read) * SECONDS_PER_FILE + chunks * SECONDS_PER_CHUNK, 1),
+    )
+
+
+async def _lexical_phase(
+    pool: AsyncConnectionPool, root_id: int, root: Path, run: IndexRun, force: bool
+) -> bool:
+    """Scan, then parse and store changed files batch by batch; return whether anything changed."""
+    known = await _store.known_files(pool, root_id)
+    to_read, unchanged, removed = await anyio.to_thread.run_sync(_scan, root, known, force)
+    run.preflight = await anyio.to_thread.run_sync(_preflight, to_read, unchanged, removed)
+    run.files_unchanged = unchanged
+    total = len(to_read)
+    run.update(phase="lexical", files_total=total, files_done=0, message=_describe(run.preflight))
+    await _store.set_root(pool, root_id, phase="lexical", files_total=total, files_done=0)
+    changed = bool(removed)
+    if removed:
+        async with pool.connection() as conn, conn.transaction():
+            await _store.delete_files(conn, root_id, removed)
+        run.files_removed = len(removed)
+    chunks_written = 0
+    for start in range(0, total, FILE_BATCH):
+        batch = to_read[start : start + FILE_BATCH]
+        prepared = await anyio.to_thread.run_sync(_prepare_batch, root, batch, known, force)
+        keep: list[PreparedFile] = []
+        gone: list[str] = []
+        for f in prepared:
+            if f.skipped:
+                run.files_skipped += 1
+                if f.rel_path in known:
+                    gone.append(f.rel_path)
+            elif f.chunks is None:
+                run.files_unchanged += 1
+                keep.append(f)
+            else:
+                run.files_indexed += 1
+                keep.append(f)
+        async with pool.connection() as conn, conn.transaction():
+            await _store.delete_files(conn, root_id, gone)
+            chunks_written += await _store.write_files(conn, root_id, keep)
+        changed = changed or bool(gone) or any(f.chunks is not None for f in keep)
+        done = min(start + FILE_BATCH, total)
+        run.update(files_done=done, chunks_total=chunks_written, message=f"parsed {done}/{total} files")
+        await _store.set_root(pool, root_id, files_done=done)
+    return changed
+
+
+def _prepare_batch(
+    root: Path, batch: list[FoundFile], known: dict[str, _store.KnownFile], force: bool
+) -> list[PreparedFile]:
+    out = []
+    for found in batch:
+        old = known.get(found.rel_path)
+        out.append(prepare_file(root, found.rel_path, old.sha256 if old else None, force))
+    return out
+
+
+async def _dense_phase(
+    pool: AsyncConnectionPool, row: _store.RootRow, embedder_factory: EmbedderFactory, run: IndexRun
+) -> None:
+    """Fill missing vectors batch by batch (through the embedding cache); search works meanwhile."""
+    pending = await _store.count_pending(pool, [row.id])
+    if pending == 0 and row.embedding_model is not None:
+        run.update(chunks_embedded=run.progress.chunks_total)
+        return
+    from singularity_mcp.embedding import embed_cached
+
+    embedder = await embedder_factory()
+    if row.embedding_model != embedder.model_id:
+        if row.embedding_model is not None:
+            logger.info("%s: embedding model changed to %s, re-embedding", row.path, embedder.model_id)
+        await _store.reset_vectors(pool, row.id, embedder.model_id)
+        pending = await _store.count_pending(pool, [row.id])
+    total = run.progress.chunks_total or pending
+    embedded = max(0, total - pending)
+    run.update(chunks_embedded=embedded, message=f"embedding {pending} chunks")
+    while True:
+        rows = await _store.pending_chunks(pool, row.id, EMBED_BATCH)
+        if not rows:
+            break
+        texts = [embedding_text(rel, symbol, content) for _, rel, symbol, content in rows]
+        vectors = await embed_cached(pool, embedder, texts)
+        await _store.store_vectors(pool, [r[0] for r in rows], vectors)
+        embedded += len(rows)
+        run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
+
+
+def _describe(preflight: PreflightSummary) -> str:
+    languages = ", ".join(f"{n} {lang}" for lang, n in list(preflight.by_language.items())[:6])
+    return (
+        f"{preflight.files_to_index} files to index ({languages or 'none'}), {preflight.files_unchanged} "
+        f"unchanged, {preflight.files_to_remove} removed; about {preflight.estimated_seconds:.0f} s"
+    )

@@ -1,0 +1,371 @@
+"""Hybrid code search: lexical (PostgreSQL full-text, IDF-weighted) + dense (pgvector HNSW), fused with RRF.
+
+Before answering, the files of the hits are stat'ed: a changed file is re-indexed and the search re-run,
+a deleted one is dropped from the index, so results never show code that is no longer there.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import numpy as np
+from psycopg_pool import AsyncConnectionPool
+
+from singularity_mcp.errors import InvalidInput, NotIndexed
+from singularity_mcp.search import _store
+from singularity_mcp.search._files import embedding_text, prepare_file
+from singularity_mcp.search._indexer import EmbedderFactory
+from singularity_mcp.search._lexical import lexical_text
+from singularity_mcp.search.models import CodeHit, SearchResult
+
+MAX_TOP_K = 50
+RRF_K = 60
+SNIPPET_CHARS = 1200
+SNIPPET_LINES = 40
+MAX_TERMS = 12
+COMMON_TERM_SHARE = 0.4  # terms in more than this share of chunks carry little signal; dropped
+SYMBOL_WEIGHT = 0.5  # extra weight of a term found in the definition's name (tsvector weight A)
+PATH_WEIGHT = 0.3  # ... in the file path (weight B)
+_LEXEME = re.compile(r"^[a-z0-9]+$")
+
+_COLUMNS = "c.id, c.root_id, c.file_id, c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which chunks a search looks at."""
+
+    roots: dict[int, str]  # root id -> absolute path
+    prefix: str | None  # sub-folder of the single root, relative, ending in "/"
+    language: str | None
+    filtered: bool  # whether any filter narrows the whole index (needs iterative index scans)
+
+
+@dataclass(slots=True)
+class Candidate:
+    id: int
+    root_id: int
+    file_id: int
+    rel_path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    language: str | None
+    content: str
+    size: int
+    mtime_ns: int
+    score: float = 0.0
+
+
+async def resolve_scope(pool: AsyncConnectionPool, path: Path | None, language: str | None) -> Scope:
+    """The roots (and sub-folder) a `path` filter names, and the normalised language filter."""
+    lang = None
+    if language:
+        from singularity_mcp.analysis import normalize_language
+
+        lang = normalize_language(language)
+        if lang is None:
+            raise InvalidInput(
+                f"unknown language {language!r}: use a name like python, javascript, typescript, go, rust, java"
+            )
+    roots = await _store.list_roots(pool)
+    if not roots:
+        raise NotIndexed("nothing is indexed yet: call index_codebase with the folder to search first")
+    if path is None:
+        return Scope({r.id: r.path for r in roots}, None, lang, filtered=lang is not None)
+    for root in roots:  # longest path first: the innermost indexed root wins
+        root_path = Path(root.path)
+        if path == root_path or path.is_relative_to(root_path):
+            rel = path.relative_to(root_path).as_posix()
+            prefix = None if rel == "." else rel + "/"
+            return Scope({root.id: root.path}, prefix, lang, filtered=True)
+    indexed = ", ".join(r.path for r in roots[:5])
+    raise NotIndexed(f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first")
+
+
+def _filters(scope: Scope, params: list) -> str:
+    clauses = []
+    if scope.filtered:
+        clauses.append("c.root_id = ANY(%s)")
+        params.append(list(scope.roots))
+    if scope.prefix:
+        clauses.append("starts_with(c.rel_path, %s)")
+        params.append(scope.prefix)
+    if scope.language:
+        clauses.append("c.language = %s")
+        params.append(scope.language)
+    return "".join(f" AND {c}" for c in clauses)
+
+
+async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> list[tuple[str, float]]:
+    """The query's lexemes with their IDF over the scope's roots, rarest first; very common ones dropped."""
+    words = lexical_text(query)
+    if not words:
+        return []
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme) "
+            "SELECT q.lexeme, coalesce(sum(t.ndoc), 0)::int, "
+            "       (SELECT coalesce(sum(chunks), 0)::int FROM code_roots WHERE id = ANY(%s)) "
+            "FROM q LEFT JOIN code_terms t ON t.lexeme = q.lexeme AND t.root_id = ANY(%s) GROUP BY q.lexeme",
+            (words, list(scope.roots), list(scope.roots)),
+        )
+        rows = await cur.fetchall()
+    total = max((r[2] for r in rows), default=0)
+    terms = []
+    for lexeme, ndoc, _ in rows:
+        if ndoc == 0 or not _LEXEME.match(lexeme):
+            continue
+        idf = math.log(1 + (total - ndoc + 0.5) / (ndoc + 0.5))
+        terms.append((lexeme, idf, ndoc))
+    terms.sort(key=lambda t: -t[1])
+    specific = [t for t in terms if t[2] <= COMMON_TERM_SHARE * total]
+    chosen = (specific or terms[:1])[:MAX_TERMS]
+    return [(lexeme, idf) for lexeme, idf, _ in chosen]
+
+
+async def _lexical(
+    pool: AsyncConnectionPool, scope: Scope, terms: list[tuple[str, float]], limit: int
+) -> list[Candidate]:
+    if not terms:
+        return []
+    params: list = []
+    parts = []
+    for lexeme, idf in terms:
+        parts.append(
+            "(CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END"
+            f" + {SYMBOL_WEIGHT} * (CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END)"
+            f" + {PATH_WEIGHT} * (CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END)) * %s"
+        )
+        params += [f"'{lexeme}'", f"'{lexeme}':A", f"'{lexeme}':B", idf]
+    either = " | ".join(f"'{lexeme}'" for lexeme, _ in terms)
+    params += [either, either]
+    where_params: list = []
+    filters = _filters(scope, where_params)
+    sql = (
+        f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM ("
+        f"  SELECT c.*, ({' + '.join(parts)}) + 0.1 * ts_rank(c.lexemes, %s::tsquery, 1) AS score"
+        f"  FROM code_chunks c WHERE c.lexemes @@ %s::tsquery{filters}"
+        f"  ORDER BY score DESC, c.id LIMIT %s) c JOIN code_files f ON f.id = c.file_id ORDER BY c.score DESC, c.id"
+    )
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql, [*params, *where_params, limit])
+        return [Candidate(*row) for row in await cur.fetchall()]
+
+
+async def _dense(pool: AsyncConnectionPool, scope: Scope, vector: np.ndarray, limit: int) -> list[Candidate]:
+    params: list = [vector]
+    filters = _filters(scope, params)
+    sql = (
+        f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM ("
+        f"  SELECT c.*, c.embedding <=> %s AS distance FROM code_chunks c"
+        f"  WHERE c.embedding IS NOT NULL{filters} ORDER BY distance LIMIT %s"
+        f") c JOIN code_files f ON f.id = c.file_id ORDER BY c.distance"
+    )
+    async with pool.connection() as conn, conn.transaction():
+        # Per-transaction planner settings (never plain SET on pooled connections).
+        await conn.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+            (str(max(40, limit)), "relaxed_order" if scope.filtered else "off"),
+        )
+        cur = await conn.execute(sql, [*params, limit])
+        return [Candidate(*row) for row in await cur.fetchall()]
+
+
+def fuse(lists: Sequence[Sequence[Candidate]], k: int = RRF_K) -> list[Candidate]:
+    """Reciprocal rank fusion: score = sum over lists of 1 / (k + rank)."""
+    merged: dict[int, Candidate] = {}
+    scores: dict[int, float] = {}
+    for ranked in lists:
+        for rank, candidate in enumerate(ranked, start=1):
+            merged.setdefault(candidate.id, candidate)
+            scores[candidate.id] = scores.get(candidate.id, 0.0) + 1.0 / (k + rank)
+    for chunk_id, candidate in merged.items():
+        candidate.score = scores[chunk_id]
+    return sorted(merged.values(), key=lambda c: (-c.score, c.id))
+
+
+def collapse(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep one hit per definition: pieces of one split function/class collapse into the best one."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for c in candidates:
+        if c.symbol:
+            key = (c.file_id, c.symbol)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(c)
+    return out
+
+
+def _snippet(content: str) -> str:
+    lines = content.split("\n")
+    cut = len(lines) > SNIPPET_LINES or len(content) > SNIPPET_CHARS
+    text = "\n".join(lines[:SNIPPET_LINES])[:SNIPPET_CHARS]
+    return text + "\n… (trimmed; read the file for the rest)" if cut else text
+
+
+def _stale(roots: dict[int, str], hits: list[Candidate]) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
+    """(changed, deleted) files among the hits, by size and mtime."""
+    changed, deleted = set(), set()
+    for hit in hits:
+        key = (hit.root_id, hit.rel_path)
+        if key in changed or key in deleted:
+            continue
+        try:
+            info = os.stat(os.path.join(roots[hit.root_id], hit.rel_path))
+        except OSError:
+            deleted.add(key)
+            continue
+        if info.st_size != hit.size or info.st_mtime_ns != hit.mtime_ns:
+            changed.add(key)
+    return changed, deleted
+
+
+async def refresh_files(
+    pool: AsyncConnectionPool,
+    embedder: EmbedderFactory,
+    roots: dict[int, str],
+    changed: set[tuple[int, str]],
+    deleted: set[tuple[int, str]],
+) -> None:
+    """Re-index changed files (chunks and vectors) and drop deleted ones, each file in one transaction."""
+    prepared = []
+    for root_id, rel in sorted(changed):
+        f = await anyio.to_thread.run_sync(prepare_file, Path(roots[root_id]), rel, None, True)
+        if f.skipped:
+            deleted.add((root_id, rel))
+        else:
+            prepared.append((root_id, f))
+    async with pool.connection() as conn, conn.transaction():
+        for root_id, rel in deleted:
+            await _store.delete_files(conn, root_id, [rel])
+        for root_id, f in prepared:
+            await _store.write_files(conn, root_id, [f])
+    if prepared:
+        await _embed_files(pool, embedder, [(root_id, f.rel_path) for root_id, f in prepared])
+
+
+async def _embed_files(
+    pool: AsyncConnectionPool, embedder_factory: EmbedderFactory, files: list[tuple[int, str]]
+) -> None:
+    from singularity_mcp.embedding import embed_cached
+
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT c.id, c.rel_path, c.symbol, c.content FROM code_chunks c "
+            "JOIN unnest(%s::bigint[], %s::text[]) AS w(root_id, rel_path) "
+            "  ON c.root_id = w.root_id AND c.rel_path = w.rel_path WHERE c.embedding IS NULL",
+            ([r for r, _ in files], [p for _, p in files]),
+        )
+        rows = await cur.fetchall()
+    if rows:
+        embedder = await embedder_factory()
+        vectors = await embed_cached(pool, embedder, [embedding_text(r[1], r[2], r[3]) for r in rows])
+        await _store.store_vectors(pool, [r[0] for r in rows], vectors)
+
+
+async def search_code(
+    pool: AsyncConnectionPool,
+    embedder: EmbedderFactory,
+    query: str,
+    *,
+    path: Path | None = None,
+    language: str | None = None,
+    top_k: int = 10,
+    fresh: bool = True,
+) -> SearchResult:
+    """Search the indexed code. `path` (absolute, resolved) limits hits to a root or a sub-folder of one."""
+    started = time.perf_counter()
+    query = query.strip()
+    if not query:
+        raise InvalidInput("query is empty: describe the code you are looking for, or name a symbol")
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}")
+    scope = await resolve_scope(pool, path, language)
+    notes: list[str] = []
+    hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
+    if fresh:
+        changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
+        if changed or deleted:
+            await refresh_files(pool, embedder, scope.roots, changed, deleted)
+            notes.append(
+                f"re-indexed {len(changed)} changed and dropped {len(deleted)} deleted file(s) first"
+            )
+            hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
+            changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
+            hits = [h for h in hits if (h.root_id, h.rel_path) not in changed | deleted]
+    if coverage is not None and coverage < 1.0:
+        notes.append(
+            f"dense vectors cover {coverage:.0%} of the searched chunks (indexing still fills them in); "
+            "ranking leans on keyword matches until then"
+        )
+    results = [
+        CodeHit(
+            path=os.path.join(scope.roots[h.root_id], h.rel_path),
+            start_line=h.start_line,
+            end_line=h.end_line,
+            symbol=h.symbol,
+            symbol_kind=h.kind,
+            language=h.language,
+            score=round(h.score, 6),
+            snippet=_snippet(h.content),
+        )
+        for h in hits[:top_k]
+    ]
+    return SearchResult(
+        results=results,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        dense_coverage=coverage,
+        notes=notes,
+    )
+
+
+async def _search_once(
+    pool: AsyncConnectionPool, embedder_factory: EmbedderFactory, scope: Scope, query: str, top_k: int
+) -> tuple[list[Candidate], float | None]:
+    limit = max(50, 3 * top_k)
+    lexical: list[Candidate] = []
+    dense: list[Candidate] = []
+    total = 0
+    pending = 0
+
+    async def run_lexical() -> None:
+        nonlocal lexical
+        terms = await _query_terms(pool, scope, query)
+        lexical = await _lexical(pool, scope, terms, limit)
+
+    async def run_dense() -> None:
+        nonlocal dense, total, pending
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT (SELECT coalesce(sum(chunks), 0)::int FROM code_roots WHERE id = ANY(%s)), "
+                "(SELECT count(*)::int FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NULL)",
+                (list(scope.roots), list(scope.roots)),
+            )
+            total, pending = await cur.fetchone()
+        if total and pending >= total:
+            return  # nothing embedded yet: lexical only, and no model load on the query path
+        embedder = await embedder_factory()
+        vector = (await embedder.embed([query]))[0]
+        dense = await _dense(pool, scope, vector, limit)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_lexical)
+        tg.start_soon(run_dense)
+    coverage = None if not total else max(0.0, 1.0 - pending / total)
+    fused = fuse([lexical, dense]) if dense else lexical
+    if not dense:
+        for rank, c in enumerate(fused, start=1):
+            c.score = 1.0 / (RRF_K + rank)
+    return collapse(fused)[: top_k * 2], coverage

@@ -1,0 +1,178 @@
+"""SQL for the code index: roots, files, chunks, vectors and term statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from singularity_mcp.search._files import PreparedFile
+
+_INSERT_CHUNK = """
+INSERT INTO code_chunks (file_id, root_id, rel_path, language, start_line, end_line, symbol, kind, content,
+                         embed_sha256, lexemes)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
+        || to_tsvector('english', %s))
+"""
+
+ADVISORY_CLASS = 0x5343_4958  # advisory lock namespace: one index run per root across processes
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    id: int
+    size: int
+    mtime_ns: int
+    sha256: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RootRow:
+    id: int
+    path: str
+    state: str
+    embedding_model: str | None
+    chunks: int
+
+
+async def ensure_root(pool: AsyncConnectionPool, path: str) -> RootRow:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "INSERT INTO code_roots (path) VALUES (%s) ON CONFLICT (path) DO UPDATE SET path = EXCLUDED.path "
+            "RETURNING id, path, state, embedding_model, chunks",
+            (path,),
+        )
+        return RootRow(*await cur.fetchone())
+
+
+async def list_roots(pool: AsyncConnectionPool) -> list[RootRow]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, path, state, embedding_model, chunks FROM code_roots ORDER BY length(path) DESC"
+        )
+        return [RootRow(*row) for row in await cur.fetchall()]
+
+
+async def known_files(pool: AsyncConnectionPool, root_id: int) -> dict[str, KnownFile]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT rel_path, id, size, mtime_ns, content_sha256 FROM code_files WHERE root_id = %s",
+            (root_id,),
+        )
+        return {row[0]: KnownFile(row[1], row[2], row[3], bytes(row[4])) for row in await cur.fetchall()}
+
+
+async def set_root(pool: AsyncConnectionPool, root_id: int, **fields: Any) -> None:
+    """Update progress columns of a root (column names are ours, values bound)."""
+    allowed = {"state", "phase", "files_total", "files_done", "last_error", "embedding_model", "chunks"}
+    assert set(fields) <= allowed, fields
+    assignments = ", ".join(f"{name} = %s" for name in fields)
+    extra = ""
+    if fields.get("state") == "indexing":
+        extra = ", started_at = now()"
+    elif fields.get("state") == "ready":
+        extra = ", indexed_at = now()"
+    async with pool.connection() as conn:
+        await conn.execute(
+            f"UPDATE code_roots SET {assignments}{extra} WHERE id = %s", (*fields.values(), root_id)
+        )
+
+
+async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[PreparedFile]) -> int:
+    """Replace the rows of `files` (call inside a transaction); return the chunks written."""
+    written = 0
+    async with conn.cursor() as cur:
+        for f in files:
+            if f.chunks is None:  # same content, new mtime: keep chunks and vectors
+                await cur.execute(
+                    "UPDATE code_files SET size = %s, mtime_ns = %s WHERE root_id = %s AND rel_path = %s",
+                    (f.size, f.mtime_ns, root_id, f.rel_path),
+                )
+                continue
+            await cur.execute(
+                "DELETE FROM code_files WHERE root_id = %s AND rel_path = %s", (root_id, f.rel_path)
+            )
+            await cur.execute(
+                "INSERT INTO code_files (root_id, rel_path, language, size, mtime_ns, content_sha256) "
+                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                (root_id, f.rel_path, f.language, f.size, f.mtime_ns, f.sha256),
+            )
+            (file_id,) = await cur.fetchone()
+            if f.chunks:
+                await cur.executemany(
+                    _INSERT_CHUNK,
+                    [
+                        (file_id, root_id, f.rel_path, f.language, c.start_line, c.end_line, c.symbol,
+                         c.kind, c.content, c.embed_sha256, c.symbol_words, f.path_words, c.content_words)
+                        for c in f.chunks
+                    ],
+                )  # fmt: skip
+                written += len(f.chunks)
+    return written
+
+
+async def delete_files(conn: AsyncConnection, root_id: int, rel_paths: Sequence[str]) -> None:
+    if rel_paths:
+        await conn.execute(
+            "DELETE FROM code_files WHERE root_id = %s AND rel_path = ANY(%s)", (root_id, list(rel_paths))
+        )
+
+
+async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
+    """Recount chunks and rebuild the term statistics of a root; return the chunk count."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("DELETE FROM code_terms WHERE root_id = %s", (root_id,))
+        await conn.execute(
+            "INSERT INTO code_terms (root_id, lexeme, ndoc) "
+            "SELECT %s, word, ndoc FROM ts_stat('SELECT lexemes FROM code_chunks WHERE root_id = ' || %s::bigint)",
+            (root_id, root_id),
+        )
+        cur = await conn.execute(
+            "UPDATE code_roots SET chunks = (SELECT count(*) FROM code_chunks WHERE root_id = %s) "
+            "WHERE id = %s RETURNING chunks",
+            (root_id, root_id),
+        )
+        (chunks,) = await cur.fetchone()
+    return chunks
+
+
+async def pending_chunks(
+    pool: AsyncConnectionPool, root_id: int, limit: int
+) -> list[tuple[int, str, str | None, str]]:
+    """Chunks still without a vector: (id, rel_path, symbol, content)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, rel_path, symbol, content FROM code_chunks "
+            "WHERE root_id = %s AND embedding IS NULL ORDER BY id LIMIT %s",
+            (root_id, limit),
+        )
+        return await cur.fetchall()
+
+
+async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: np.ndarray) -> None:
+    async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.executemany(
+            "UPDATE code_chunks SET embedding = %s WHERE id = %s",
+            [(vectors[i], chunk_id) for i, chunk_id in enumerate(ids)],
+        )
+
+
+async def count_pending(pool: AsyncConnectionPool, root_ids: Sequence[int]) -> int:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NULL",
+            (list(root_ids),),
+        )
+        return (await cur.fetchone())[0]
+
+
+async def reset_vectors(pool: AsyncConnectionPool, root_id: int, model_id: str) -> None:
+    """The embedding model changed: drop the old vectors so the dense phase refills them."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("UPDATE code_chunks SET embedding = NULL WHERE root_id = %s", (root_id,))
+        await conn.execute("UPDATE code_roots SET embedding_model = %s WHERE id = %s", (model_id, root_id))

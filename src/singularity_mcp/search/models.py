@@ -1,0 +1,109 @@
+"""Inputs and outputs of the indexing and search tools (their JSON schemas are the MCP contract)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class IndexProgress(BaseModel):
+    """Where an index run stands."""
+
+    phase: Literal["scan", "lexical", "dense", "done", "failed"] = Field(
+        description="scan: listing files; lexical: parsing and storing chunks (search works once this "
+        "ends); dense: embedding chunks (search quality improves as it goes); done."
+    )
+    files_total: int = 0
+    files_done: int = 0
+    chunks_total: int = 0
+    chunks_embedded: int = 0
+    message: str = ""
+
+
+class PreflightSummary(BaseModel):
+    """What a run is about to do, sent before the work starts."""
+
+    files_seen: int
+    files_to_index: int
+    files_unchanged: int
+    files_to_remove: int
+    by_language: dict[str, int] = Field(description="Files to (re)index per language.")
+    estimated_seconds: float = Field(description="Rough estimate for parsing plus embedding on this machine.")
+
+
+class IndexResult(BaseModel):
+    """Outcome of `index_codebase` (or its state so far when status is `running`)."""
+
+    status: Literal["done", "running", "failed"]
+    repo: str = Field(description="Absolute path of the indexed root.")
+    files_indexed: int = Field(0, description="Files parsed and stored in this run.")
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: int = Field(0, description="Binary or unreadable files.")
+    chunks: int = Field(0, description="Chunks now in the index for this root.")
+    seconds: float = 0.0
+    progress: IndexProgress
+    preflight: PreflightSummary | None = None
+    error: str | None = None
+    hint: str | None = None
+
+
+class RootStatus(BaseModel):
+    """One indexed root as `index_status` reports it."""
+
+    repo: str
+    state: Literal["new", "indexing", "ready", "failed"]
+    running_here: bool = Field(description="True when this server process is indexing it right now.")
+    files: int
+    chunks: int
+    chunks_embedded: int
+    languages: dict[str, int] = Field(description="Files per language.")
+    progress: IndexProgress | None = None
+    indexed_at: str | None = None
+    last_error: str | None = None
+
+
+class IndexStatus(BaseModel):
+    """Indexed roots (one, or all when no path was given)."""
+
+    roots: list[RootStatus]
+
+
+class CodeHit(BaseModel):
+    """A piece of indexed code."""
+
+    kind: Literal["code"] = "code"
+    path: str = Field(description="Absolute file path.")
+    start_line: int = Field(description="1-based, inclusive.")
+    end_line: int = Field(description="1-based, inclusive.")
+    symbol: str | None = Field(None, description="Qualified name of the definition, when the chunk is one.")
+    symbol_kind: str | None = Field(None, description="function, method, class, module, text, ...")
+    language: str | None = None
+    score: float
+    snippet: str = Field(description="The chunk's text, trimmed.")
+
+
+class KnowledgeResult(BaseModel):
+    """A knowledge-base artifact (filled in from the knowledge package's hits)."""
+
+    kind: Literal["knowledge"] = "knowledge"
+    artifact_id: str
+    artifact_type: str
+    title: str
+    score: float
+    snippet: str
+    uri: str
+
+
+class SearchResult(BaseModel):
+    """Ranked hits, best first."""
+
+    results: list[CodeHit | KnowledgeResult]
+    took_ms: float
+    dense_coverage: float | None = Field(
+        None,
+        description="Share of the searched chunks that have vectors; below 1 while indexing still "
+        "fills in embeddings (results then lean on keyword matching).",
+    )
+    notes: list[str] = Field(default_factory=list, description="Anything that limited the answer.")
