@@ -82,6 +82,29 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
     )
 
+    # --- agent router (ask_agent) ---
+    agent_model_simple: str = "claude-haiku-5-5"
+    """Claude model for simple prompts (classification, parsing)."""
+    agent_model_medium: str = "claude-sonnet-5-5"
+    """Claude model for medium prompts (coding, planning); also the first fallback."""
+    agent_model_complex: str = "claude-opus-5-5"
+    """Claude model for complex prompts (architecture, refactoring, code analysis)."""
+    agent_llm_timeout_s: float = Field(default=60.0, gt=0)
+    """Per-request LLM timeout; overload (529/503) after the SDK's retries falls back to the next model."""
+    agent_llm_max_retries: int = Field(default=1, ge=0, le=10)
+    agent_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)}
+    )
+    """USD per million (input, output) tokens, keyed by model id or a family word found in it (JSON in env)."""
+    agent_cache_threshold: float = Field(default=0.95, ge=0.5, le=1.0)
+    """Cosine similarity a cached answer needs to be served (the false-hit guard applies on top)."""
+    agent_cache_thresholds: dict[str, float] = Field(default_factory=dict)
+    """Per task type overrides of agent_cache_threshold, e.g. {"classifier": 0.9} (JSON in env)."""
+    agent_cache_ttl_s: int = Field(default=30 * 86400, ge=60)
+    agent_cache_max_entries: int = Field(default=20000, ge=10)
+    agent_learn_after: int = Field(default=3, ge=1)
+    """Positive feedbacks that turn a cached answer into a learned rule."""
+
     @field_validator("allowed_roots", "http_allowed_origins", mode="before")
     @classmethod
     def _lists_from_strings(cls, value: Any) -> Any:
