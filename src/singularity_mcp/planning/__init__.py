@@ -1,0 +1,46 @@
+"""Plans: a goal decomposed into a hierarchical task DAG, ordered, with the next task always known.
+
+Pure graph operations are in `planning.graph`; the async API below stores plans in PostgreSQL, every change
+in one transaction.
+"""
+
+from singularity_mcp.planning._decompose import Decomposer, Decomposition
+from singularity_mcp.planning._llm import parse_decomposition
+from singularity_mcp.planning._markdown import plan_markdown
+from singularity_mcp.planning._planner import (
+    create_plan,
+    decompose_task,
+    get_plan,
+    list_plans,
+    next_task,
+    plan_view,
+    update_task,
+)
+from singularity_mcp.planning._propagate import refresh, set_status
+from singularity_mcp.planning._templates import GENERIC_TEMPLATE, Template
+from singularity_mcp.planning.graph import CycleError
+from singularity_mcp.planning.models import Plan, PlanList, PlanView, SubtaskSpec, Task
+
+__all__ = [
+    "GENERIC_TEMPLATE",
+    "CycleError",
+    "Decomposer",
+    "Decomposition",
+    "Plan",
+    "PlanList",
+    "PlanView",
+    "SubtaskSpec",
+    "Task",
+    "Template",
+    "create_plan",
+    "decompose_task",
+    "get_plan",
+    "list_plans",
+    "next_task",
+    "parse_decomposition",
+    "plan_markdown",
+    "plan_view",
+    "refresh",
+    "set_status",
+    "update_task",
+]

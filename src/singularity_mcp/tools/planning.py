@@ -1,0 +1,280 @@
+"""MCP face of planning: the `plan_task` tool and the `plan://` resources."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import CallToolResult, TextContent
+
+from singularity_mcp.core import Core
+from singularity_mcp.errors import InvalidInput, SingularityError
+from singularity_mcp.planning.models import (
+    DecomposeMethod,
+    PlanList,
+    PlanView,
+    Priority,
+    SubtaskSpec,
+    TaskStatus,
+)
+from singularity_mcp.tools._common import tool_errors
+
+logger = logging.getLogger(__name__)
+
+Action = Literal["create", "decompose", "update", "get", "next"]
+
+
+async def planning_decomposer(core: Core) -> Any:
+    """A `Decomposer` on the knowledge base's templates, the LLM when a key is set, embeddings when built."""
+    from singularity_mcp.planning import Decomposer
+
+    async def templates() -> list[Any]:
+        return await _templates(core)
+
+    key = core.settings.anthropic_api_key
+    llm = await core.service("planning.llm", _llm_client) if key and key.get_secret_value() else None
+    return Decomposer(templates, llm=llm, embed=await _embed_if_built(core))
+
+
+async def _llm_client(core: Core) -> Any:
+    from singularity_mcp.agent import LLMClient
+
+    client = LLMClient(core.settings)
+    core.on_close(client.aclose)
+    return client
+
+
+class _EmbeddingSlot:
+    embed: Any = None
+
+
+async def _embed_if_built(core: Core) -> Any:
+    """Blend embedding similarity into template matching only once the model is built: planning must not
+    wait for a first-use model build (keywords alone still pick the template)."""
+
+    async def new_slot(_: Core) -> _EmbeddingSlot:
+        return _EmbeddingSlot()
+
+    slot: _EmbeddingSlot = await core.service("planning.embedding", new_slot)
+    if slot.embed is None:
+        try:
+            from singularity_mcp.embedding import model_status
+
+            if model_status(core.settings)["built"]:
+                slot.embed = (await core.embedder()).embed
+        except Exception as exc:
+            logger.info("planning: template matching without embeddings (%s)", exc)
+    return slot.embed
+
+
+async def _templates(core: Core) -> list[Any]:
+    """Curated templates from the files (always there, offline) plus learned ones from the database."""
+    from singularity_mcp.planning import GENERIC_TEMPLATE, Template
+
+    curated: list[Template] = await core.service("planning.templates", _curated_templates)
+    found = {t.artifact_id: t for t in curated}
+    try:
+        from singularity_mcp.knowledge import list_artifacts
+
+        for artifact in await list_artifacts(core, "decomposition_template"):
+            found.setdefault(artifact.artifact_id, Template.from_artifact(artifact))
+    except Exception as exc:  # the knowledge tables may not be imported yet
+        logger.debug("planning: no learned templates from the database (%s)", exc)
+    return list(found.values()) or [GENERIC_TEMPLATE]
+
+
+async def _curated_templates(core: Core) -> list[Any]:
+    import anyio
+
+    from singularity_mcp.planning import Template
+
+    try:
+        from singularity_mcp.knowledge import load_artifact_files
+
+        artifacts = await anyio.to_thread.run_sync(load_artifact_files)
+    except Exception as exc:
+        logger.warning("planning: cannot read the knowledge base templates (%s); using the built-in one", exc)
+        return []
+    return [Template.from_artifact(a) for a in artifacts if a.artifact_type == "decomposition_template"]
+
+
+async def record_template_usage(core: Core, artifact_ids: list[str]) -> None:
+    from singularity_mcp.knowledge import record_usage
+
+    await record_usage(core, artifact_ids)
+
+
+def summary(view: PlanView) -> str:
+    """A few lines for the text content: what changed, what is next, the ready set."""
+    done, total = view.progress.get("done", 0), view.progress.get("total", 0)
+    lines = [view.message] if view.message else []
+    lines.append(f"Plan {view.plan_id} ({view.status}, {done}/{total} done): {view.goal}")
+    if view.next is not None:
+        lines.append(f"Next: {view.next.id} {view.next.title}")
+    lines.append(f"Ready: {', '.join(view.ready) or 'none'}")
+    lines.append(f"Order: {' → '.join(view.order)}")
+    return "\n".join(lines)
+
+
+def _result(view: PlanView) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary(view))],
+        structured_content=view.model_dump(mode="json"),
+    )
+
+
+def register(server: MCPServer, core: Core) -> None:
+    @server.tool()
+    @tool_errors
+    async def plan_task(
+        goal: str | None = None,
+        context: str | None = None,
+        plan_id: int | None = None,
+        task_id: str | None = None,
+        action: Action | None = None,
+        status: TaskStatus | None = None,
+        subtasks: list[SubtaskSpec] | None = None,
+        add_depends_on: list[str] | None = None,
+        remove_depends_on: list[str] | None = None,
+        priority: Priority | None = None,
+        estimate_hours: float | None = None,
+        not_before: datetime | None = None,
+        note: str | None = None,
+        decomposer: DecomposeMethod = "auto",
+    ) -> Annotated[CallToolResult, PlanView]:
+        """Plan work as a hierarchical task graph, then ask what to do next and report progress.
+
+        Actions (`action`; when omitted: `create` without plan_id, `update` when a change is given, else `get`):
+        - `create` (goal, optional context/subtasks): decompose the goal into ordered tasks. Without
+          `subtasks` it uses the best-matching knowledge-base template (bug fix, new feature, refactor,
+          migration, performance, security review, dependency upgrade, SPARC; offline), or an LLM when a key
+          is configured and no template fits (`decomposer`: auto | template | llm).
+        - `next` (plan_id): the one task to work on now.
+        - `update` (plan_id, task_id, status=in_progress|done|failed|blocked|cancelled|pending, and/or
+          add_depends_on / remove_depends_on / priority / estimate_hours / not_before / note): a phase
+          is done when all its subtasks are; a failed task blocks what waits for it; status pending
+          reopens a task and unblocks what it blocked. A dependency that would close a cycle is refused
+          with the cycle spelled out.
+        - `decompose` (plan_id, task_id, optional subtasks): add a level of subtasks under one task
+          (use it for tasks with `recommended_subtasks`).
+        - `get` (plan_id): the plan as it is.
+        `subtasks` items: {title, description, key, depends_on: [keys or 1-based positions in the list, or
+        existing task ids], complexity 1-10, priority, acceptance_criteria, estimate_hours}.
+        Every answer is the whole plan: tasks (id like "2.1", parent_id, depth, depends_on, status,
+        complexity, confidence), `ready` (tasks that can start now), `order` (a valid execution order),
+        `next`, and the critical path. Plans persist; list them with the resource plan://plans.
+        """
+        has_change = bool(status or add_depends_on or remove_depends_on or priority or note is not None) or (
+            estimate_hours is not None or not_before is not None
+        )
+        chosen = action or ("create" if plan_id is None else "update" if has_change else "get")
+        from singularity_mcp import planning
+
+        database = await core.database()
+        pool = database.pool
+        if chosen == "create":
+            if plan_id is not None:
+                raise InvalidInput("action 'create' makes a new plan: drop plan_id, or use action 'get'")
+            if goal is None:
+                raise InvalidInput("action 'create' needs a goal, e.g. goal='add OAuth login to the web app'")
+            view = await planning.create_plan(
+                pool,
+                goal,
+                decomposer=await planning_decomposer(core),
+                context=context,
+                subtasks=subtasks,
+                method=decomposer,
+                on_artifacts_used=lambda ids: record_template_usage(core, ids),
+            )
+            return _result(view)
+        if plan_id is None:
+            raise InvalidInput(f"action {chosen!r} needs plan_id (from the answer to action 'create')")
+        if chosen in ("update", "decompose") and not task_id:
+            raise InvalidInput(f"action {chosen!r} needs task_id (an id like '2' or '2.1' from the plan)")
+        assert task_id is not None or chosen in ("get", "next")
+        if chosen == "get":
+            view = await planning.get_plan(pool, plan_id)
+        elif chosen == "next":
+            view = await planning.next_task(pool, plan_id)
+        elif chosen == "decompose":
+            assert task_id is not None
+            view = await planning.decompose_task(
+                pool,
+                plan_id,
+                task_id,
+                decomposer=await planning_decomposer(core),
+                subtasks=subtasks,
+                method=decomposer,
+                context=context,
+                on_artifacts_used=lambda ids: record_template_usage(core, ids),
+            )
+        else:
+            assert task_id is not None
+            view = await planning.update_task(
+                pool,
+                plan_id,
+                task_id,
+                status=status,
+                add_depends_on=add_depends_on or (),
+                remove_depends_on=remove_depends_on or (),
+                priority=priority,
+                estimate_hours=estimate_hours,
+                not_before=not_before,
+                note=note,
+            )
+        return _result(view)
+
+    @server.resource(
+        "plan://plans",
+        name="plans",
+        title="Plans",
+        description="Every stored plan (most recently updated first) with its status and progress.",
+        mime_type="application/json",
+    )
+    async def plans_resource() -> str:
+        from singularity_mcp import planning
+
+        try:
+            database = await core.database()
+            listing: PlanList = await planning.list_plans(database.pool)
+        except SingularityError as exc:
+            raise ResourceError(str(exc)) from exc
+        return listing.model_dump_json(indent=2)
+
+    @server.resource(
+        "plan://{plan_id}",
+        name="plan",
+        title="Plan (JSON)",
+        description="One plan: tasks, ready set, order, next task, critical path (what plan_task returns).",
+        mime_type="application/json",
+    )
+    async def plan_resource(plan_id: str) -> str:
+        view = await _load_view(core, plan_id)
+        return view.model_dump_json(indent=2)
+
+    @server.resource(
+        "plan://{plan_id}/markdown",
+        name="plan_markdown",
+        title="Plan (markdown)",
+        description="One plan as a readable markdown checklist.",
+        mime_type="text/markdown",
+    )
+    async def plan_markdown_resource(plan_id: str) -> str:
+        from singularity_mcp.planning import plan_markdown
+
+        return plan_markdown(await _load_view(core, plan_id))
+
+
+async def _load_view(core: Core, plan_id: str) -> PlanView:
+    from singularity_mcp import planning
+
+    if not plan_id.isdigit():
+        raise ResourceError(f"plan id {plan_id!r} is not a number: read plan://plans for the plans")
+    try:
+        database = await core.database()
+        return await planning.get_plan(database.pool, int(plan_id))
+    except SingularityError as exc:
+        raise ResourceError(str(exc)) from exc
