@@ -1,5 +1,6 @@
 """Codebase indexing and hybrid (lexical + dense) code search."""
 
+from singularity_mcp.search._combined import code_indexer, search_everything
 from singularity_mcp.search._indexer import CodeIndexer, IndexRun, index_repository
 from singularity_mcp.search._searcher import MAX_TOP_K, search_code
 from singularity_mcp.search._status import index_status, remove_root
@@ -13,8 +14,10 @@ __all__ = [
     "IndexRun",
     "IndexStatus",
     "SearchResult",
+    "code_indexer",
     "index_repository",
     "index_status",
     "remove_root",
     "search_code",
+    "search_everything",
 ]

@@ -55,6 +55,7 @@ class IndexRun:
     files_unchanged: int = 0
     files_removed: int = 0
     files_skipped: int = 0
+    vectors_filled: int = 0
     finished: anyio.Event = field(default_factory=anyio.Event)
     _changed: anyio.Event = field(default_factory=anyio.Event)
 
@@ -78,6 +79,7 @@ class IndexRun:
             files_unchanged=self.files_unchanged,
             files_removed=self.files_removed,
             files_skipped=self.files_skipped,
+            vectors_filled=self.vectors_filled,
             chunks=self.progress.chunks_total,
             seconds=round(time.monotonic() - self.started, 3),
             progress=self.progress,
@@ -298,6 +300,7 @@ async def _dense_phase(
         vectors = await embed_cached(pool, embedder, texts)
         await _store.store_vectors(pool, [r[0] for r in rows], vectors)
         embedded += len(rows)
+        run.vectors_filled += len(rows)
         run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
 
 

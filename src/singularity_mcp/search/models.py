@@ -42,6 +42,7 @@ class IndexResult(BaseModel):
     files_removed: int = 0
     files_skipped: int = Field(0, description="Binary or unreadable files.")
     chunks: int = Field(0, description="Chunks now in the index for this root.")
+    vectors_filled: int = Field(0, description="Chunk vectors filled in this run (0 when nothing changed).")
     seconds: float = 0.0
     progress: IndexProgress
     preflight: PreflightSummary | None = None

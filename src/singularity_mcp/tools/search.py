@@ -12,25 +12,14 @@ from pydantic import Field
 
 from singularity_mcp.errors import InvalidInput, Unavailable
 from singularity_mcp.paths import resolve_allowed
-from singularity_mcp.search.models import IndexResult, IndexStatus, KnowledgeResult, SearchResult
+from singularity_mcp.search.models import IndexResult, IndexStatus, SearchResult
 from singularity_mcp.tools._common import tool_errors
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
-    from singularity_mcp.search import CodeIndexer, IndexRun
+    from singularity_mcp.search import IndexRun
 
 MAX_WAIT_S = 600
-
-
-async def code_indexer(core: Core) -> CodeIndexer:
-    """The per-process indexer (one run per root at a time)."""
-    from singularity_mcp.search import CodeIndexer
-
-    async def build(core: Core) -> CodeIndexer:
-        database = await core.database()
-        return CodeIndexer(database.pool, core.embedder)
-
-    return await core.service("code_indexer", build)
 
 
 def _root(core: Core, path: str) -> Path:
@@ -54,6 +43,8 @@ def _fraction(run: IndexRun) -> float:
 
 async def start_or_join(core: Core, root: Path, force: bool) -> IndexRun:
     """Start indexing `root` in the background (or join the run in progress)."""
+    from singularity_mcp.search import code_indexer
+
     indexer = await code_indexer(core)
     run, new = indexer.begin(root, force)
     if new:
@@ -64,75 +55,6 @@ async def start_or_join(core: Core, root: Path, force: bool) -> IndexRun:
 
         core.start_background(job, name=f"index {root}")
     return run
-
-
-async def search_all(
-    core: Core,
-    query: str,
-    scope: str,
-    path: str | None,
-    language: str | None,
-    artifact_type: str | None,
-    top_k: int,
-) -> SearchResult:
-    """Code, knowledge or both, fused by rank."""
-    from singularity_mcp.search import MAX_TOP_K, search_code
-    from singularity_mcp.search._searcher import RRF_K
-
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
-    started = anyio.current_time()
-    code = None
-    knowledge: list[KnowledgeResult] = []
-    notes: list[str] = []
-    if scope in ("code", "all"):
-        database = await core.database()
-        root = resolve_allowed(path, core.settings) if path else None
-        try:
-            code = await search_code(
-                database.pool, core.embedder, query, path=root, language=language, top_k=top_k
-            )
-        except Exception as exc:
-            if scope == "code" or path or not _is_not_indexed(exc):
-                raise
-            notes.append("no codebase is indexed yet (call index_codebase to search code too)")
-    if scope in ("knowledge", "all"):
-        try:
-            from singularity_mcp.knowledge import search_knowledge
-        except ImportError as exc:
-            if scope == "knowledge":
-                raise Unavailable("the knowledge base is not available in this installation") from exc
-            notes.append("the knowledge base is not available in this installation")
-        else:
-            hits = await search_knowledge(
-                core, query, artifact_type=artifact_type, language=language, top_k=top_k
-            )
-            knowledge = [KnowledgeResult.model_validate(h, from_attributes=True) for h in hits]
-    if code is not None:
-        notes = code.notes + notes
-    code_hits = code.results if code is not None else []
-    if scope == "all" and code_hits and knowledge:
-        ranked: dict[int, float] = {}
-        items = [*code_hits, *knowledge]
-        for ranking in (code_hits, knowledge):
-            for rank, hit in enumerate(ranking, start=1):
-                ranked[id(hit)] = 1.0 / (RRF_K + rank)
-        items.sort(key=lambda h: -ranked[id(h)])
-        results = items[:top_k]
-    else:
-        results = [*code_hits, *knowledge][:top_k]
-    return SearchResult(
-        results=results,
-        took_ms=round((anyio.current_time() - started) * 1000, 2),
-        dense_coverage=code.dense_coverage if code is not None else None,
-        notes=notes,
-    )
-
-
-def _is_not_indexed(exc: Exception) -> bool:
-    from singularity_mcp.errors import NotIndexed
-
-    return isinstance(exc, NotIndexed)
 
 
 def register(server: MCPServer, core: Core) -> None:
@@ -189,6 +111,7 @@ def register(server: MCPServer, core: Core) -> None:
         """Report what is indexed: per folder its state, file/chunk counts, languages, and the progress
         of a run in progress (phase, files parsed, chunks embedded). Use after index_codebase returned
         status "running". To search, use semantic_search."""
+        from singularity_mcp.search import code_indexer
         from singularity_mcp.search import index_status as status
 
         database = await core.database()
@@ -228,4 +151,6 @@ def register(server: MCPServer, core: Core) -> None:
         this to reading many files or grepping. A folder must be indexed first (index_codebase). For
         complexity or the definitions of one file, use analyze_code instead.
         """
-        return await search_all(core, query, scope, path, language, artifact_type, top_k)
+        from singularity_mcp.search import search_everything
+
+        return await search_everything(core, query, scope, path, language, artifact_type, top_k)

@@ -1,0 +1,86 @@
+"""Core-facing entry points: the per-process indexer, and search over code, knowledge or both."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from singularity_mcp.errors import InvalidInput, NotIndexed, Unavailable
+from singularity_mcp.paths import resolve_allowed
+from singularity_mcp.search._indexer import CodeIndexer
+from singularity_mcp.search._searcher import MAX_TOP_K, RRF_K, search_code
+from singularity_mcp.search.models import KnowledgeResult, SearchResult
+
+if TYPE_CHECKING:
+    from singularity_mcp.core import Core
+
+
+async def code_indexer(core: Core) -> CodeIndexer:
+    """The process's indexer (one run per root at a time), built on first use."""
+
+    async def build(core: Core) -> CodeIndexer:
+        database = await core.database()
+        return CodeIndexer(database.pool, core.embedder)
+
+    return await core.service("code_indexer", build)
+
+
+async def search_everything(
+    core: Core,
+    query: str,
+    scope: str,
+    path: str | None,
+    language: str | None,
+    artifact_type: str | None,
+    top_k: int,
+) -> SearchResult:
+    """Code, knowledge or both, fused by rank."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
+    started = anyio.current_time()
+    code = None
+    knowledge: list[KnowledgeResult] = []
+    notes: list[str] = []
+    if scope in ("code", "all"):
+        database = await core.database()
+        root = resolve_allowed(path, core.settings) if path else None
+        try:
+            code = await search_code(
+                database.pool, core.embedder, query, path=root, language=language, top_k=top_k
+            )
+        except Exception as exc:
+            if scope == "code" or path or not isinstance(exc, NotIndexed):
+                raise
+            notes.append("no codebase is indexed yet (call index_codebase to search code too)")
+    if scope in ("knowledge", "all"):
+        try:
+            from singularity_mcp.knowledge import search_knowledge
+        except ImportError as exc:
+            if scope == "knowledge":
+                raise Unavailable("the knowledge base is not available in this installation") from exc
+            notes.append("the knowledge base is not available in this installation")
+        else:
+            hits = await search_knowledge(
+                core, query, artifact_type=artifact_type, language=language, top_k=top_k
+            )
+            knowledge = [KnowledgeResult.model_validate(h, from_attributes=True) for h in hits]
+    if code is not None:
+        notes = code.notes + notes
+    code_hits = code.results if code is not None else []
+    if scope == "all" and code_hits and knowledge:
+        ranked: dict[int, float] = {}
+        items = [*code_hits, *knowledge]
+        for ranking in (code_hits, knowledge):
+            for rank, hit in enumerate(ranking, start=1):
+                ranked[id(hit)] = 1.0 / (RRF_K + rank)
+        items.sort(key=lambda h: -ranked[id(h)])
+        results = items[:top_k]
+    else:
+        results = [*code_hits, *knowledge][:top_k]
+    return SearchResult(
+        results=results,
+        took_ms=round((anyio.current_time() - started) * 1000, 2),
+        dense_coverage=code.dense_coverage if code is not None else None,
+        notes=notes,
+    )
