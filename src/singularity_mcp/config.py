@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """External PostgreSQL with pgvector (postgresql://...). Unset: an embedded server in data_dir/pgdata."""
     pool_max_size: int = Field(default=8, ge=1, le=100)
+    knowledge_dir: Path | None = None
+    """Curated knowledge artifacts (default: the shipped knowledge_base/); the server imports and watches it."""
 
     # --- server ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

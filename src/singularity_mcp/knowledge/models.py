@@ -308,7 +308,11 @@ class FeedbackResult(BaseModel):
     """`record_feedback`'s answer: the updated figures for the artifact and/or the answer."""
 
     artifact: UsageFigures | None = None
+    """The artifact named by `artifact_id`."""
     answer: dict | None = None
+    """The answer's updated figures (from ask_agent), when `answer_id` was given."""
+    artifacts_used: list[UsageFigures] = Field(default_factory=list)
+    """Knowledge artifacts the answer drew on; they get the same feedback."""
 
 
 class ExportReport(BaseModel):

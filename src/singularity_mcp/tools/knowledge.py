@@ -1,0 +1,323 @@
+"""MCP face of the knowledge base: artifact resources (with completion), workflow prompts, `record_feedback`.
+
+At start the server imports changed knowledge files in the background and keeps watching the folder;
+after an import that changed something, clients get `notifications/resources/list_changed`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import (
+    Completion,
+    ListResourcesResult,
+    PaginatedRequestParams,
+    ResourceTemplateReference,
+)
+from mcp_types import Resource as MCPResource
+
+from singularity_mcp.errors import InvalidInput, NotConfigured, NotFound, SingularityError
+from singularity_mcp.knowledge.models import ARTIFACT_TYPES, FeedbackResult
+from singularity_mcp.tools._common import tool_errors
+
+if TYPE_CHECKING:
+    from singularity_mcp.core import Core
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_TEMPLATE = "knowledge://{artifact_type}/{artifact_id}"
+_LIST_WAIT_S = 5.0
+_MAX_COMPLETIONS = 100
+
+
+class _Listeners:
+    """Clients to tell when the artifact list changes: legacy sessions seen listing resources, plus the
+    SDK's subscription bus (2026-07-28 `subscriptions/listen` streams)."""
+
+    def __init__(self, server: MCPServer) -> None:
+        self._server = server
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def remember(self, session: Any) -> None:
+        with contextlib.suppress(TypeError):  # not weak-referenceable: skip rather than keep it alive
+            self._sessions.add(session)
+
+    async def resources_changed(self) -> None:
+        bus = getattr(self._server, "_subscriptions", None)
+        if bus is not None:
+            from mcp.server.subscriptions import ResourcesListChanged
+
+            await bus.publish(ResourcesListChanged())
+        for session in list(self._sessions):
+            try:
+                await session.send_resource_list_changed()
+            except Exception:  # a closed session: forget it
+                self._sessions.discard(session)
+
+
+def _knowledge_folder(core: Core) -> Path:
+    from singularity_mcp.knowledge._files import default_folder
+
+    configured = getattr(core.settings, "knowledge_dir", None)
+    return Path(configured) if configured else default_folder()
+
+
+async def _summaries(core: Core) -> list[Any]:
+    """Artifact summaries from the database (with usage), or from the files while it is not ready."""
+    from singularity_mcp.knowledge import list_summaries, load_artifact_files
+    from singularity_mcp.knowledge._store import _summary_from
+
+    try:
+        with anyio.fail_after(_LIST_WAIT_S):
+            found = await list_summaries(core)
+        if found:
+            return found
+    except (SingularityError, TimeoutError) as exc:
+        logger.info("knowledge: listing from files (%s)", exc)
+    artifacts = await anyio.to_thread.run_sync(load_artifact_files, _knowledge_folder(core))
+    return [_summary_from(a, "curated", 0, 0.5) for a in artifacts]
+
+
+def register(server: MCPServer, core: Core) -> None:
+    listeners = _Listeners(server)
+
+    # --- resources ------------------------------------------------------------------------------------
+
+    @server.resource(
+        "knowledge://artifacts",
+        name="knowledge-artifacts",
+        title="Knowledge artifacts",
+        description="Every knowledge artifact (standards, patterns, prompts, plan templates, rules) with its "
+        "URI, summary and usage figures. Read one with knowledge://{artifact_type}/{artifact_id}.",
+        mime_type="application/json",
+    )
+    async def knowledge_artifacts() -> str:
+        summaries = await _summaries(core)
+        return json.dumps([s.model_dump(mode="json") for s in summaries], indent=1)
+
+    @server.resource(
+        ARTIFACT_TEMPLATE,
+        name="knowledge-artifact",
+        title="Knowledge artifact",
+        description="One knowledge artifact as JSON. artifact_type is one of "
+        + ", ".join(ARTIFACT_TYPES)
+        + "; ids complete as you type.",
+        mime_type="application/json",
+    )
+    async def knowledge_artifact(artifact_type: str, artifact_id: str) -> str:
+        from singularity_mcp.knowledge import get_artifact
+        from singularity_mcp.knowledge._files import artifact_json
+
+        try:
+            artifact = await get_artifact(core, artifact_type, artifact_id)
+        except NotFound as exc:
+            raise ResourceNotFoundError(str(exc)) from None
+        except SingularityError as exc:
+            raise ResourceError(str(exc)) from None
+        return artifact_json(artifact)
+
+    # Each artifact also appears in resources/list; sessions that list resources hear about changes.
+    lowlevel = server._lowlevel_server
+    original = lowlevel.get_request_handler("resources/list")
+
+    async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
+        listeners.remember(ctx.session)
+        result = await original.handler(ctx, params) if original else ListResourcesResult(resources=[])
+        for s in await _summaries(core):
+            result.resources.append(
+                MCPResource(
+                    uri=s.uri,
+                    name=s.artifact_id,
+                    title=s.title,
+                    description=s.summary,
+                    mime_type="application/json",
+                )
+            )
+        return result
+
+    if original is not None:
+        lowlevel.add_request_handler("resources/list", original.params_type, list_resources)
+    else:
+        lowlevel.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+
+    # --- completion for the template (chained: other capabilities' completions still answer) ----------
+
+    previous = lowlevel.get_request_handler("completion/complete")
+
+    @server.completion()
+    async def complete(ref: Any, argument: Any, context: Any) -> Completion | None:
+        if isinstance(ref, ResourceTemplateReference) and ref.uri == ARTIFACT_TEMPLATE:
+            return await _complete_artifact(core, argument.name, argument.value, context)
+        return None
+
+    if previous is not None:
+        mine = lowlevel.get_request_handler("completion/complete")
+
+        async def chained(ctx: Any, params: Any) -> Any:
+            ref = params.ref
+            if isinstance(ref, ResourceTemplateReference) and ref.uri == ARTIFACT_TEMPLATE:
+                return await mine.handler(ctx, params)
+            return await previous.handler(ctx, params)
+
+        lowlevel.add_request_handler("completion/complete", previous.params_type, chained)
+
+    # --- prompts --------------------------------------------------------------------------------------
+
+    @server.prompt(
+        name="sparc_plan",
+        title="Plan with SPARC",
+        description="Plan a goal with SPARC (specification, pseudocode, architecture, refinement, completion), "
+        "using the planner prompt and the SPARC template from the knowledge base.",
+    )
+    async def sparc_plan(goal: str) -> str:
+        from singularity_mcp.knowledge._prompts import sparc_plan_prompt
+
+        return await _prompt_text(sparc_plan_prompt(core, goal))
+
+    @server.prompt(
+        name="code_review",
+        title="Review a file",
+        description="Review one source file against the knowledge base's review prompt and the quality "
+        "standard for its language. `path`: the file to review.",
+    )
+    async def code_review(path: str) -> str:
+        from singularity_mcp.knowledge._prompts import code_review_prompt
+
+        return await _prompt_text(code_review_prompt(core, path))
+
+    @server.prompt(
+        name="refactor",
+        title="Refactor a file",
+        description="Plan a behaviour-preserving refactoring of one source file, with the language's "
+        "standard. `path`: the file.",
+    )
+    async def refactor(path: str) -> str:
+        from singularity_mcp.knowledge._prompts import refactor_prompt
+
+        return await _prompt_text(refactor_prompt(core, path))
+
+    @server.prompt(
+        name="write_tests",
+        title="Write tests for a file",
+        description="Write tests for one source file, with the language's testing standard and test "
+        "patterns from the knowledge base. `path`: the file.",
+    )
+    async def write_tests(path: str) -> str:
+        from singularity_mcp.knowledge._prompts import write_tests_prompt
+
+        return await _prompt_text(write_tests_prompt(core, path))
+
+    # --- learning loop --------------------------------------------------------------------------------
+
+    @server.tool(title="Record feedback")
+    @tool_errors
+    async def record_feedback(
+        success: bool, answer_id: str | None = None, artifact_id: str | None = None
+    ) -> FeedbackResult:
+        """Tell the server whether an ask_agent answer or a knowledge artifact actually helped.
+
+        Call it after you used an answer (`answer_id` from ask_agent) or an artifact (`artifact_id` from
+        semantic_search knowledge hits or knowledge:// resources) and know whether it worked: `success=true`
+        when it was right and useful, `false` when it was wrong or misleading. Feedback ranks helpful
+        artifacts higher and turns repeatedly confirmed answers into rules. Returns the updated usage
+        figures (usage_count, success_rate, last_used_at). Pass at least one of the two ids.
+        """
+        from singularity_mcp.knowledge import record_artifact_feedback
+
+        if not answer_id and not artifact_id:
+            raise InvalidInput(
+                "pass answer_id (from ask_agent) or artifact_id (a knowledge artifact), or both"
+            )
+        result = FeedbackResult()
+        if answer_id:
+            try:
+                from singularity_mcp.agent import record_answer_feedback
+            except ImportError:
+                raise NotConfigured(
+                    "feedback on answers needs the ask_agent capability, which this build lacks; "
+                    "pass artifact_id instead"
+                ) from None
+            result.answer = await record_answer_feedback(core, answer_id, success)
+            for used in (result.answer or {}).get("artifact_ids") or []:
+                if used == artifact_id:
+                    continue
+                try:
+                    result.artifacts_used.append(await record_artifact_feedback(core, used, success))
+                except NotFound:  # the artifact was removed since the answer
+                    continue
+        if artifact_id:
+            result.artifact = await record_artifact_feedback(core, artifact_id, success)
+        return result
+
+    # --- background sync ------------------------------------------------------------------------------
+
+    async def sync_knowledge() -> None:
+        """Import changed files now, then re-import whenever the folder changes."""
+        folder = _knowledge_folder(core)
+        await _import_and_notify(core, folder, listeners)
+        await _watch(core, folder, listeners)
+
+    core.on_startup(sync_knowledge)
+
+
+async def _prompt_text(build: Any) -> str:
+    """Await a prompt builder; our errors reach the client as invalid-params errors with their message."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    try:
+        return await build
+    except SingularityError as exc:
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+
+
+async def _complete_artifact(core: Core, name: str, value: str, context: Any) -> Completion:
+    prefix = (value or "").lower()
+    if name == "artifact_type":
+        values = [t for t in ARTIFACT_TYPES if t.startswith(prefix)]
+        return Completion(values=values, total=len(values), has_more=False)
+    if name != "artifact_id":
+        return Completion(values=[], total=0, has_more=False)
+    chosen = ((getattr(context, "arguments", None) or {}) if context else {}).get("artifact_type")
+    summaries = await _summaries(core)
+    values = sorted(
+        s.artifact_id
+        for s in summaries
+        if (not chosen or s.artifact_type == chosen) and s.artifact_id.lower().startswith(prefix)
+    )
+    return Completion(
+        values=values[:_MAX_COMPLETIONS], total=len(values), has_more=len(values) > _MAX_COMPLETIONS
+    )
+
+
+async def _import_and_notify(core: Core, folder: Path, listeners: _Listeners) -> None:
+    from singularity_mcp.knowledge import import_artifacts
+
+    try:
+        report = await import_artifacts(core, folder)
+    except SingularityError as exc:
+        logger.error("knowledge import from %s failed: %s", folder, exc)
+        return
+    if report.changed:
+        await listeners.resources_changed()
+
+
+async def _watch(core: Core, folder: Path, listeners: _Listeners) -> None:
+    from watchfiles import awatch
+
+    def relevant(_change: Any, path: str) -> bool:
+        return path.endswith(".json") and "/learned/" not in path and "/schema/" not in path
+
+    try:
+        async for _changes in awatch(folder, watch_filter=relevant, recursive=True):
+            await _import_and_notify(core, folder, listeners)
+    except (OSError, RuntimeError) as exc:
+        logger.warning("not watching %s for knowledge changes: %s", folder, exc)
