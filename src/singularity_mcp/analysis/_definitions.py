@@ -140,6 +140,20 @@ def _merge_clauses(defs: list[RawDefinition]) -> list[RawDefinition]:
     return merged
 
 
+def _drop_nested_functions(defs: list[RawDefinition]) -> list[RawDefinition]:
+    kept: list[RawDefinition] = []
+    function_ends: list[int] = []  # end bytes of the enclosing kept functions
+    for definition in defs:
+        while function_ends and function_ends[-1] <= definition.start_byte:
+            function_ends.pop()
+        if function_ends:
+            continue  # inside a function: a misparse, its tokens belong to the enclosing function
+        kept.append(definition)
+        if definition.is_function:
+            function_ends.append(definition.end_byte)
+    return kept
+
+
 def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefinition]:
     """All definitions, sorted by position, with parents and qualified names filled in."""
     spec = compiled.spec
@@ -184,6 +198,8 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
     defs = sorted(found.values(), key=lambda d: (d.start_byte, -d.end_byte))
     if spec.merge_clauses:
         defs = _merge_clauses(defs)
+    if not spec.nested_functions:
+        defs = _drop_nested_functions(defs)
     stack: list[int] = []
     for index, definition in enumerate(defs):
         while stack and defs[stack[-1]].end_byte <= definition.start_byte:

@@ -107,25 +107,39 @@ def _parameter_name(node: Node) -> str:
     return " ".join(text.split())[:60]
 
 
-def _complexity(captures: dict[str, list[Node]], defs: list[RawDefinition], scopes: _Scopes) -> list[int]:
+def _complexity(
+    captures: dict[str, list[Node]], defs: list[RawDefinition], scopes: _Scopes, source: bytes
+) -> list[int]:
     """Cyclomatic complexity per definition index (lizard's counting), module-level extras last."""
     counts = [1] * (len(defs) + 1)
     module = len(defs)
     for capture, delta in (("cond", 1), ("arm", 1), ("arms", -1)):
         for node in captures.get(capture, ()):
-            if not node.is_named and node.type == "?" and _skip_question(node):
+            if not node.is_named and node.type == "?" and _skip_question(node, source):
                 continue
             owner = scopes.owner(node.start_byte)
             counts[module if owner is None else owner] += delta
     return counts
 
 
-def _skip_question(node: Node) -> bool:
-    """lizard reads `?:` (PHP short ternary) as one token that is no condition; some grammars nest `?`."""
-    if node.child_count:
+def _skip_question(node: Node, source: bytes) -> bool:
+    """lizard reads `?:` (TS optional `x?: T`, PHP `a ?: b`) as one token that is no condition;
+    some grammars nest one `?` in another."""
+    if node.child_count > 0 or source[node.end_byte : node.end_byte + 1] == b":":
         return True
-    following = node.next_sibling
-    return following is not None and following.type == ":" and following.start_byte == node.end_byte
+    return _in_generic_arguments(source, node.start_byte, node.end_byte)
+
+
+_GENERIC_INSIDE = re.compile(rb"[\w\s,.?]*")
+
+
+def _in_generic_arguments(source: bytes, start: int, end: int) -> bool:
+    """lizard reads `<?>`, `<? extends T>`, `<K, ?>` as one token: a `?` there is no condition."""
+    left = source.rfind(b"<", max(0, start - 120), start)
+    if left < 0 or not _GENERIC_INSIDE.fullmatch(source, left + 1, start):
+        return False
+    right = source.find(b">", end, end + 120)
+    return right >= 0 and bool(_GENERIC_INSIDE.fullmatch(source, end, right))
 
 
 def _cognitive(
@@ -314,7 +328,7 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
     scopes = _Scopes(defs, function_indices)
     structure = QueryCursor(lang.structure).captures(root) if lang.structure is not None else {}
     conditions = QueryCursor(lang.complexity).captures(root) if lang.complexity is not None else {}
-    cyclomatic = _complexity(conditions, defs, scopes)
+    cyclomatic = _complexity(conditions, defs, scopes, source)
     logical = [n for n in conditions.get("cond", []) if n.type in LOGICAL_TOKENS]
     cognitive, depth = _cognitive(lang, structure, logical, defs, scopes)
     function_set = set(function_indices)

@@ -113,6 +113,7 @@ class LanguageSpec:
     doc_style: str | None = None  # "docstring" | "comment_before"
     public_rule: str | None = None  # "no_underscore" | "capitalized" | "pub" | "public"
     markup: bool = False  # metrics only: no definitions, no complexity
+    nested_functions: bool = True  # False: a function inside a function is a misparse (C), not a definition
     merge_clauses: bool = False  # adjacent same-name definitions are clauses of one function (Erlang)
 
 
@@ -131,8 +132,17 @@ _TS_DEFS = {
     "enum_declaration": "enum",
     "internal_module": "module",
     "type_alias_declaration": "type",
+    # overload and interface signatures: declarations without a body (lizard lists them as functions)
+    "function_signature": "function",
+    "method_signature": "method",
+    "abstract_method_signature": "method",
 }
 _C_NAME = ("declarator*", "name")
+# Unterminated macros (`Py_BEGIN_ALLOW_THREADS`) make tree-sitter read `if (x) {…}` as a nested function
+# named `if`: C has no nested functions, so those are dropped and keyword-named identifiers still count.
+_C_CONDITIONS = CLIKE | {"#if", "#ifdef", "#elif"}  # lizard counts these directives (not #ifndef)
+_C_KEYWORD_IDENTIFIERS = '((identifier) @cond (#any-of? @cond "if" "for" "while" "case" "catch"))'
+
 _CPP_DEFS = {
     "function_definition": "function",
     "class_specifier": "class",
@@ -186,6 +196,9 @@ SPECS: tuple[LanguageSpec, ...] = (
                      "union_specifier": "struct", "enum_specifier": "enum"},
         requires={"struct_specifier": "body", "union_specifier": "body", "enum_specifier": "body"},
         name_paths=_C_NAME,
+        conditions=_C_CONDITIONS,
+        extra=_C_KEYWORD_IDENTIFIERS,
+        nested_functions=False,
     ),
     LanguageSpec(
         "cpp", "cpp", ("cpp", "cc", "cxx", "c++", "hpp", "hh", "hxx", "h++", "ipp", "tpp", "cu", "cuh"),
@@ -193,6 +206,9 @@ SPECS: tuple[LanguageSpec, ...] = (
         requires={"class_specifier": "body", "struct_specifier": "body", "union_specifier": "body",
                   "enum_specifier": "body", "namespace_definition": "body"},
         name_paths=_C_NAME,
+        conditions=_C_CONDITIONS,
+        extra=_C_KEYWORD_IDENTIFIERS,
+        nested_functions=False,
     ),
     LanguageSpec(
         "csharp", "csharp", ("cs", "csx"),
@@ -344,6 +360,9 @@ SPECS: tuple[LanguageSpec, ...] = (
                      "protocol_declaration": "protocol", "struct_specifier": "struct"},
         requires={"struct_specifier": "body"},
         name_paths=("declarator*", "name", "@identifier", "@method_identifier", "@type_identifier"),
+        conditions=_C_CONDITIONS,
+        extra=_C_KEYWORD_IDENTIFIERS,
+        nested_functions=False,
     ),
     LanguageSpec(
         "gleam", "gleam", ("gleam",),

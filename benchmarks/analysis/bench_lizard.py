@@ -1,0 +1,247 @@
+"""Compare singularity-mcp's analysis with lizard on real package sources.
+
+Fetches source distributions (PyPI sdists via `pip download --no-binary :all:`, npm tarballs via
+`npm pack`) into a cache folder, then on the same files:
+  - function match: the share of lizard's functions we report at the same file and start line;
+  - exact cyclomatic agreement: among matched functions, the share with the same CCN;
+  - wall time: lizard (in-process, single thread, and with a 2-process pool) vs our folder analysis
+    (process pool across cores) and our single-process analysis.
+
+Usage: python benchmarks/analysis/bench_lizard.py [--cache DIR] [--json OUT] [--examples N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import lizard
+
+from singularity_mcp.analysis import analyze_source
+from singularity_mcp.analysis._folder import BATCH, analyze_batch, iter_files
+
+# (ecosystem, name, version): pinned so the figures are reproducible. Rust sdists (maturin) cannot be
+# fetched with pip here: pip builds their metadata, which needs cargo.
+PACKAGES = [
+    ("pypi", "requests", "2.32.3"),  # Python
+    ("pypi", "click", "8.1.7"),  # Python
+    ("pypi", "simplejson", "3.19.3"),  # C + Python
+    ("pypi", "markupsafe", "3.0.2"),  # C + Python
+    ("pypi", "psutil", "6.1.1"),  # C + Python
+    ("pypi", "greenlet", "3.1.1"),  # C++ + C
+    ("pypi", "jpype1", "1.5.1"),  # Java + C++
+    ("npm", "express", "4.21.2"),  # JavaScript
+    ("npm", "lodash", "4.17.21"),  # JavaScript
+    ("npm", "zod", "3.24.1"),  # TypeScript
+    ("npm", "rxjs", "7.8.1"),  # TypeScript (src/) + JavaScript
+]
+# lizard's extensions per language we compare (both tools read these files)
+LANGUAGES = {
+    "python": (".py",),
+    "javascript": (".js",),
+    "typescript": (".ts",),
+    "c": (".c",),
+    "cpp": (".cpp", ".cc", ".hpp"),
+    "java": (".java",),
+}
+
+
+def fetch(cache: Path) -> list[Path]:
+    """Download and unpack every package once; return the unpacked roots."""
+    downloads = cache / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    roots = []
+    for ecosystem, name, version in PACKAGES:
+        target = cache / "src" / f"{name}-{version}"
+        roots.append(target)
+        if target.exists():
+            continue
+        if ecosystem == "pypi":
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                 f"{name}=={version}", "-d", str(downloads)],
+                check=True,
+            )  # fmt: skip
+            normalized = {name.lower(), name.lower().replace("-", "_")}
+            archive = next(
+                p
+                for p in downloads.iterdir()
+                if p.name.lower().startswith(tuple(f"{n}-{version}" for n in normalized))
+            )
+        else:
+            subprocess.run(
+                ["npm", "pack", f"{name}@{version}", "--silent", "--pack-destination", str(downloads)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            archive = downloads / f"{name}-{version}.tgz"
+        target.mkdir(parents=True)
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(target)
+        else:
+            with tarfile.open(archive) as tf:
+                tf.extractall(target, filter="data")
+    return roots
+
+
+def collect_files(roots: list[Path]) -> dict[str, list[str]]:
+    """Files per language that our folder walk keeps and lizard reads (by extension)."""
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for root in roots:
+        for path, language in iter_files(root):
+            if language in LANGUAGES and path.endswith(LANGUAGES[language]):
+                by_language[language].append(path)
+    return by_language
+
+
+def run_lizard(files: list[str], threads: int) -> tuple[float, dict[str, list]]:
+    started = time.perf_counter()
+    results = {info.filename: info.function_list for info in lizard.analyze_files(files, threads=threads)}
+    return time.perf_counter() - started, results
+
+
+def run_ours_single(files: list[tuple[str, str]]) -> tuple[float, dict[str, list]]:
+    started = time.perf_counter()
+    results = {}
+    for path, language in files:
+        text = Path(path).read_bytes().decode("utf-8", "replace")
+        results[path] = analyze_source(text, language, path).definitions
+    return time.perf_counter() - started, results
+
+
+def run_ours_pool(files: list[tuple[str, str]]) -> float:
+    """Our folder path: batches of files over a process pool (what `analyze_code(path=folder)` does)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    started = time.perf_counter()
+    batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
+    workers = len(os.sched_getaffinity(0))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+        list(pool.map(analyze_batch, batches))
+    return time.perf_counter() - started
+
+
+def _last(name: str) -> str:
+    return re.split(r"::|\.|\s", name.strip())[-1].rstrip(":")
+
+
+def _match(function, candidates: list) -> object | None:
+    """Our definition for a lizard function: the innermost one whose lines contain lizard's start line
+    and whose name agrees (last component; lizard's "(anonymous)" agrees with anything).
+
+    The start lines may differ: lizard starts a function at its name, after return types,
+    annotations and decorators; tree-sitter at the first token. End lines differ too (lizard ends a
+    Python function at its last code line, we at its last line including trailing comments).
+    """
+    wanted = _last(function.name)
+    best = None
+    for d in candidates:
+        if not d.start_line <= function.start_line <= d.end_line:
+            continue
+        if wanted not in ("(anonymous)", _last(d.name)) and d.start_line != function.start_line:
+            continue
+        if best is None or d.start_line > best.start_line:
+            best = d
+    return best
+
+
+def compare(files_by_language: dict[str, list[str]], theirs: dict, ours: dict, examples: int) -> dict:
+    report: dict = {"languages": {}, "mismatches": []}
+    totals = Counter()
+    for language, files in sorted(files_by_language.items()):
+        counts = Counter()
+        for path in files:
+            functions = [d for d in ours.get(path, []) if d.cyclomatic_complexity is not None]
+            for function in theirs.get(path, []):
+                counts["lizard_functions"] += 1
+                mine = _match(function, functions)
+                if mine is None:
+                    report["mismatches"].append(
+                        ["missing", language, path, function.start_line, function.name, None, None]
+                    )
+                    continue
+                counts["matched"] += 1
+                if mine.cyclomatic_complexity == function.cyclomatic_complexity:
+                    counts["same_ccn"] += 1
+                else:
+                    report["mismatches"].append(
+                        ["ccn", language, path, function.start_line, function.name,
+                         function.cyclomatic_complexity, mine.cyclomatic_complexity]
+                    )  # fmt: skip
+        counts["files"] = len(files)
+        totals.update(counts)
+        report["languages"][language] = _shares(counts)
+    report["total"] = _shares(totals)
+    return report
+
+
+def _shares(counts: Counter) -> dict:
+    lizard_functions, matched = counts["lizard_functions"], counts["matched"]
+    return {
+        "files": counts["files"],
+        "lizard_functions": lizard_functions,
+        "matched": matched,
+        "match_share": round(matched / lizard_functions, 4) if lizard_functions else None,
+        "exact_ccn_share": round(counts["same_ccn"] / matched, 4) if matched else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/singularity-bench-analysis"))
+    parser.add_argument("--json", type=Path, help="write the full report here")
+    parser.add_argument("--examples", type=int, default=10, help="mismatches to print")
+    args = parser.parse_args()
+
+    roots = fetch(args.cache)
+    files_by_language = collect_files(roots)
+    pairs = [(path, language) for language, files in files_by_language.items() for path in files]
+    paths = [path for path, _ in pairs]
+    lines = sum(Path(p).read_bytes().count(b"\n") for p in paths)
+    print(f"{len(paths)} files, {lines} lines, {len(files_by_language)} languages", flush=True)
+
+    for path in paths[:50]:  # warm the page cache for both
+        Path(path).read_bytes()
+    lizard_seconds, theirs = run_lizard(paths, threads=1)
+    lizard_pool_seconds, _ = run_lizard(paths, threads=2)
+    ours_single_seconds, ours = run_ours_single(pairs)
+    ours_pool_seconds = run_ours_pool(pairs)
+    asyncio.run(asyncio.sleep(0))
+
+    report = compare(files_by_language, theirs, ours, args.examples)
+    report["timing"] = {
+        "files": len(paths),
+        "lines": lines,
+        "cpus": len(os.sched_getaffinity(0)),
+        "lizard_1_thread_s": round(lizard_seconds, 2),
+        "lizard_2_processes_s": round(lizard_pool_seconds, 2),
+        "ours_single_process_s": round(ours_single_seconds, 2),
+        "ours_process_pool_s": round(ours_pool_seconds, 2),
+        "speedup_pool_vs_lizard_1": round(lizard_seconds / ours_pool_seconds, 2),
+        "speedup_single_vs_lizard_1": round(lizard_seconds / ours_single_seconds, 2),
+        "speedup_pool_vs_lizard_2": round(lizard_pool_seconds / ours_pool_seconds, 2),
+    }
+    print(json.dumps({k: v for k, v in report.items() if k != "mismatches"}, indent=2))
+    print("examples of disagreement (kind, language, file, line, lizard name, lizard ccn, our ccn):")
+    for row in report["mismatches"][: args.examples]:
+        print("  ", row)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
