@@ -102,6 +102,7 @@ export function isEmpty(s: string): boolean {
 """,
         {
             "Repo": ("interface", None),
+            "Repo.find": ("method", 1),
             "Service": ("class", None),
             "Service.constructor": ("method", 1),
             "Service.lookup": ("method", 4),
