@@ -84,6 +84,16 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
     )
 
+    # --- package registries (base URLs are settings so tests and mirrors can point them elsewhere) ---
+    pypi_url: str = "https://pypi.org"
+    npm_url: str = "https://registry.npmjs.org"
+    npm_downloads_url: str = "https://api.npmjs.org"
+    crates_url: str = "https://crates.io"
+    hex_url: str = "https://hex.pm"
+    osv_url: str = "https://api.osv.dev"
+    package_ttl_s: int = Field(default=86_400, ge=0)
+    """How long cached package facts count as fresh; older ones are served marked stale and refreshed."""
+
     # --- agent router (ask_agent) ---
     agent_model_simple: str = "claude-haiku-5-5"
     """Claude model for simple prompts (classification, parsing)."""

@@ -1,0 +1,525 @@
+"""Package intelligence: cached lookups (fresh / stale-while-refreshing / offline), ecosystem detection,
+search by meaning merged with registry search, and manifest audits."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx2
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, Field
+
+from singularity_mcp.config import Settings
+from singularity_mcp.errors import InvalidInput, NotFound, SingularityError, Unavailable
+from singularity_mcp.packages import _cache
+from singularity_mcp.packages._crates import CratesClient
+from singularity_mcp.packages._hex import HexClient
+from singularity_mcp.packages._manifests import MAX_DEPENDENCIES, Declared, find_manifests, read_manifest
+from singularity_mcp.packages._names import cache_key, check_name, check_version, is_valid_name
+from singularity_mcp.packages._npm import NpmClient
+from singularity_mcp.packages._osv import OSVClient
+from singularity_mcp.packages._pypi import PyPIClient
+from singularity_mcp.packages._registry import RegistryClient
+from singularity_mcp.packages._versions import satisfies, select
+from singularity_mcp.packages.models import (
+    ECOSYSTEMS,
+    OSV_ECOSYSTEM,
+    Advisory,
+    AuditEntry,
+    AuditReport,
+    Ecosystem,
+    PackageFacts,
+    PackageHit,
+    PackageLookupResult,
+    ReleaseFacts,
+)
+
+if TYPE_CHECKING:
+    from singularity_mcp.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+Spawn = Callable[..., None]
+_GO_MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,250}$")
+_EMBED_BATCH = 512
+MAX_TOP_K = 50
+
+
+class _AdvisorySet(BaseModel):
+    advisories: list[Advisory] = Field(default_factory=list)
+
+
+class PackageService:
+    """The plain async API behind `package_lookup`. One per process; `aclose()` closes the HTTP clients.
+
+    `spawn(fn, *args, name=...)` runs background refreshes (the core's `start_background`); without it a
+    stale entry is served as stale and refreshed on a later call that has one.
+    """
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        clients: dict[Ecosystem, RegistryClient],
+        osv: OSVClient,
+        ttl_s: float,
+        embedder: Callable[[], Awaitable[Embedder]] | None = None,
+        spawn: Spawn | None = None,
+        deadline_s: float = 30.0,
+        concurrency: int = 8,
+    ) -> None:
+        self.pool = pool
+        self.clients = clients
+        self.osv = osv
+        self.ttl = timedelta(seconds=ttl_s)
+        self.deadline_s = deadline_s
+        self._embedder = embedder
+        self._spawn = spawn
+        self._refreshing: set[tuple[str, str, str, str]] = set()
+        self._limiter = anyio.CapacityLimiter(concurrency)
+
+    @classmethod
+    def from_settings(
+        cls,
+        pool: AsyncConnectionPool,
+        settings: Settings,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        embedder: Callable[[], Awaitable[Embedder]] | None = None,
+        spawn: Spawn | None = None,
+    ) -> PackageService:
+        clients: dict[Ecosystem, RegistryClient] = {
+            "pypi": PyPIClient(settings.pypi_url, transport=transport),
+            "npm": NpmClient(settings.npm_url, settings.npm_downloads_url, transport=transport),
+            "crates": CratesClient(settings.crates_url, transport=transport),
+            "hex": HexClient(settings.hex_url, transport=transport),
+        }
+        osv = OSVClient(settings.osv_url, transport=transport)
+        return cls(
+            pool, clients=clients, osv=osv, ttl_s=settings.package_ttl_s, embedder=embedder, spawn=spawn
+        )
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()
+        await self.osv.aclose()
+
+    # --- by name ------------------------------------------------------------------------------------
+
+    async def lookup(
+        self, name: str, ecosystem: Ecosystem | None = None, version: str | None = None
+    ) -> PackageLookupResult:
+        """Facts of `name` (at `version`, default the latest). Without `ecosystem`, every registry where the
+        name is valid is asked at once; the package with the most releases answers, the others are listed."""
+        version = check_version(version) if version else None
+        if ecosystem is not None:
+            return await self._lookup_one(ecosystem, check_name(ecosystem, name), version)
+        name = name.strip()
+        candidates = [e for e in ECOSYSTEMS if is_valid_name(e, name)]
+        if not candidates:
+            raise InvalidInput(f"{name[:80]!r} is not a valid package name in any of {', '.join(ECOSYSTEMS)}")
+        outcomes: dict[Ecosystem, PackageLookupResult | SingularityError] = {}
+
+        async def one(eco: Ecosystem) -> None:
+            try:
+                outcomes[eco] = await self._lookup_one(eco, name, version)
+            except SingularityError as exc:
+                outcomes[eco] = exc
+
+        async with anyio.create_task_group() as tg:
+            for eco in candidates:
+                tg.start_soon(one, eco)
+        found = [r for e in candidates if isinstance(r := outcomes[e], PackageLookupResult)]
+        failed = {e: r for e, r in outcomes.items() if isinstance(r, Unavailable)}
+        if not found:
+            if failed:
+                detail = "; ".join(str(exc) for exc in failed.values())
+                raise Unavailable(
+                    f"could not tell where {name!r} is published and nothing is cached: {detail}"
+                )
+            where = ", ".join(self.clients[e].label for e in candidates)
+            raise NotFound(f"no package named {name!r} on {where}: check the spelling or pass ecosystem")
+        found.sort(key=lambda r: -(r.version_count or 0))
+        primary, others = found[0], found[1:]
+        primary.also_found_in = [
+            PackageHit(
+                ecosystem=o.ecosystem or "pypi",
+                name=o.name or name,
+                latest_version=o.latest_version,
+                description=o.description or "",
+                license=o.license,
+                downloads=o.downloads,
+                source="cache" if o.stale is not None else "registry",
+            )
+            for o in others
+        ]
+        if others:
+            primary.notes.append(
+                f"{name!r} also exists on {', '.join(o.ecosystem or '' for o in others)}: "
+                "pass ecosystem to choose"
+            )
+        for eco, exc in failed.items():
+            primary.notes.append(f"{eco} not checked: {exc}")
+        return primary
+
+    async def package(self, ecosystem: Ecosystem, name: str) -> tuple[PackageFacts, datetime, bool]:
+        """The cached (or fetched) package document: (facts, fetched_at, stale). Raises NotFound."""
+        client = self.clients[ecosystem]
+        payload, fetched_at, stale = await self._cached(
+            "package", ecosystem, cache_key(ecosystem, name), "", lambda: client.package(name)
+        )
+        if payload is None:
+            raise NotFound(f"{client.label} has no package named {name!r}: check the spelling")
+        return PackageFacts.model_validate(payload), fetched_at, stale
+
+    async def _lookup_one(self, ecosystem: Ecosystem, name: str, version: str | None) -> PackageLookupResult:
+        facts, fetched_at, stale = await self.package(ecosystem, name)
+        target = version or facts.latest_version
+        result = PackageLookupResult(
+            mode="package",
+            **facts.model_dump(exclude={"all_versions", "yanked_versions", "release_dates"}),
+            version=target,
+            fetched_at=fetched_at,
+            stale=stale,
+        )
+        if stale:
+            result.notes.append(
+                f"cached facts from {fetched_at:%Y-%m-%d %H:%M} UTC (older than the cache TTL); "
+                "a refresh runs in the background"
+            )
+        if version and version != facts.latest_version:
+            await self._apply_release(result, facts, version)
+        if target:
+            advisories, source, note = await self.advisories(ecosystem, facts, target)
+            result.advisories, result.advisories_source = advisories, source
+            if note:
+                result.notes.append(note)
+        return result
+
+    async def _apply_release(self, result: PackageLookupResult, facts: PackageFacts, version: str) -> None:
+        client = self.clients[facts.ecosystem]
+        key = cache_key(facts.ecosystem, facts.name)
+        payload, _, _ = await self._cached(
+            "release", facts.ecosystem, key, version, lambda: client.release(facts.name, version)
+        )
+        released_at = facts.release_dates.get(version)
+        if payload is not None:
+            release = ReleaseFacts.model_validate(payload)
+            result.released_at = release.released_at or released_at
+            result.dependencies = release.dependencies
+            result.deprecated = release.deprecated
+            result.license = release.license or facts.license
+            return
+        if version not in facts.all_versions:
+            recent = ", ".join(v.version for v in facts.versions[:5])
+            raise NotFound(
+                f"{facts.name} has no version {version!r} on {client.label}: "
+                f"latest is {facts.latest_version} (recent: {recent})"
+            )
+        result.released_at = released_at
+        result.dependencies = None
+        result.deprecated = "yanked" if version in facts.yanked_versions else None
+        result.notes.append(f"{client.label} gave no per-version document: dependencies of {version} unknown")
+
+    async def advisories(
+        self, ecosystem: str, facts: PackageFacts | None, version: str, name: str | None = None
+    ) -> tuple[list[Advisory], str | None, str | None]:
+        """OSV advisories for one version: (advisories, source, note). Never raises for OSV trouble."""
+        name = name or (facts.name if facts else "")
+        key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type]
+
+        async def fetch() -> _AdvisorySet:
+            return _AdvisorySet(advisories=await self.osv.query(OSV_ECOSYSTEM[ecosystem], name, version))
+
+        try:
+            payload, _, _ = await self._cached("advisories", ecosystem, key, version, fetch)
+        except Unavailable as exc:
+            if facts and facts.advisories_source == "pypi" and version == facts.latest_version:
+                return facts.advisories, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
+            return [], None, f"advisories not checked: {exc}"
+        return _AdvisorySet.model_validate(payload or {}).advisories, "osv", None
+
+    # --- the cache ----------------------------------------------------------------------------------
+
+    async def _cached(
+        self,
+        kind: _cache.Kind,
+        ecosystem: str,
+        key: str,
+        version: str,
+        fetch: Callable[[], Awaitable[BaseModel | None]],
+    ) -> tuple[Any, datetime, bool]:
+        """(payload or None for "not found", fetched_at, stale): fresh from the cache, stale from the cache
+        with a background refresh, or fetched now when nothing is cached."""
+        row = await _cache.get(self.pool, kind, ecosystem, key, version)
+        if row is not None:
+            if datetime.now(UTC) - row.fetched_at <= self.ttl:
+                return row.payload, row.fetched_at, False
+            self._refresh_later(kind, ecosystem, key, version, fetch)
+            return row.payload, row.fetched_at, True
+        payload, fetched_at = await self._fetch_and_store(kind, ecosystem, key, version, fetch)
+        return payload, fetched_at, False
+
+    async def _fetch_and_store(
+        self,
+        kind: _cache.Kind,
+        ecosystem: str,
+        key: str,
+        version: str,
+        fetch: Callable[[], Awaitable[BaseModel | None]],
+    ) -> tuple[Any, datetime]:
+        try:
+            async with self._limiter:
+                with anyio.fail_after(self.deadline_s):
+                    value = await fetch()
+        except TimeoutError:
+            raise Unavailable(
+                f"{ecosystem} {kind} lookup for {key!r} took longer than {self.deadline_s:.0f}s: try again later"
+            ) from None
+        except NotFound:
+            value = None
+        payload = value.model_dump(mode="json") if value is not None else None
+        extra: dict[str, Any] = {}
+        if isinstance(value, PackageFacts):
+            extra = {
+                "search_text": search_text(value),
+                "license": value.license,
+                "downloads": value.downloads,
+            }
+        fetched_at = await _cache.put(self.pool, kind, ecosystem, key, payload, version=version, **extra)
+        return payload, fetched_at
+
+    def _refresh_later(
+        self,
+        kind: _cache.Kind,
+        ecosystem: str,
+        key: str,
+        version: str,
+        fetch: Callable[[], Awaitable[BaseModel | None]],
+    ) -> None:
+        ident = (kind, ecosystem, key, version)
+        if self._spawn is None or ident in self._refreshing:
+            return
+        self._refreshing.add(ident)
+
+        async def refresh() -> None:
+            try:
+                await self._fetch_and_store(kind, ecosystem, key, version, fetch)
+            except SingularityError as exc:
+                logger.info(
+                    "refresh of %s %s %s failed (serving cached facts): %s", kind, ecosystem, key, exc
+                )
+            finally:
+                self._refreshing.discard(ident)
+
+        try:
+            self._spawn(refresh, name=f"refresh {ecosystem}:{key}")
+        except RuntimeError:  # no running core: stay stale
+            self._refreshing.discard(ident)
+
+    # --- by query -----------------------------------------------------------------------------------
+
+    async def search(
+        self,
+        query: str,
+        *,
+        ecosystem: Ecosystem | None = None,
+        license: str | None = None,
+        min_downloads: int | None = None,
+        top_k: int = 10,
+    ) -> PackageLookupResult:
+        """Packages ranked by meaning: every cached package plus the registries' own search results."""
+        from singularity_mcp.embedding import embed_cached
+
+        query = query.strip()
+        if not query:
+            raise InvalidInput("query is empty: describe what the package should do")
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}")
+        if self._embedder is None:
+            raise InvalidInput("search by meaning needs the embedder; this service was built without one")
+        notes: list[str] = []
+        embedder = await self._embedder()
+        registry_hits = await self._registry_search(query, ecosystem, top_k, notes)
+        await self._embed_cached_packages(embedder)
+        vectors = await embed_cached(
+            self.pool, embedder, [query] + [f"{h.name}: {h.description}" for h in registry_hits]
+        )
+        query_vector = vectors[0]
+        rows = await _cache.nearest(
+            self.pool,
+            embedder.model_id,
+            query_vector,
+            ecosystem=ecosystem,
+            license=license,
+            min_downloads=min_downloads,
+            limit=top_k,
+        )
+        hits: dict[tuple[str, str], PackageHit] = {}
+        for payload, _, similarity in rows:
+            facts = PackageFacts.model_validate(payload)
+            hits[(facts.ecosystem, cache_key(facts.ecosystem, facts.name))] = PackageHit(
+                ecosystem=facts.ecosystem,
+                name=facts.name,
+                latest_version=facts.latest_version,
+                description=facts.description[:300],
+                license=facts.license,
+                downloads=facts.downloads,
+                similarity=round(similarity, 4),
+                source="cache",
+            )
+        for hit, vector in zip(registry_hits, vectors[1:], strict=True):
+            ident = (hit.ecosystem, cache_key(hit.ecosystem, hit.name))
+            if ident in hits:
+                hits[ident].source = "both"
+                continue
+            if license and (hit.license is None or license.lower() not in hit.license.lower()):
+                continue
+            if min_downloads is not None and (hit.downloads is None or hit.downloads < min_downloads):
+                continue
+            hit.similarity = round(float(vector @ query_vector), 4)
+            hits[ident] = hit
+        ranked = sorted(hits.values(), key=lambda h: -(h.similarity or 0.0))
+        if len(ranked) > top_k:
+            notes.append(f"{len(ranked) - top_k} more matches left out (raise top_k to see them)")
+        if not ranked:
+            notes.append(
+                "nothing matched: look packages up by name first (the cache learns them), or widen filters"
+            )
+        return PackageLookupResult(mode="search", results=ranked[:top_k], notes=notes)
+
+    async def _registry_search(
+        self, query: str, ecosystem: Ecosystem | None, top_k: int, notes: list[str]
+    ) -> list[PackageHit]:
+        targets = [c for e, c in self.clients.items() if c.has_search and ecosystem in (None, e)]
+        found: list[PackageHit] = []
+
+        async def one(client: RegistryClient) -> None:
+            try:
+                with anyio.fail_after(self.deadline_s / 3):
+                    found.extend(await client.search(query, top_k))
+            except TimeoutError:
+                notes.append(f"{client.label} search timed out; showing cached packages")
+            except SingularityError as exc:
+                notes.append(f"{client.label} search unavailable ({exc}); showing cached packages")
+
+        async with anyio.create_task_group() as tg:
+            for client in targets:
+                tg.start_soon(one, client)
+        return found
+
+    async def _embed_cached_packages(self, embedder: Embedder) -> None:
+        """Give every cached package an embedding for the current model (new ones since the last search)."""
+        from singularity_mcp.embedding import embed_cached
+
+        while rows := await _cache.unembedded(self.pool, embedder.model_id, _EMBED_BATCH):
+            vectors = await embed_cached(self.pool, embedder, [text for _, _, text in rows])
+            await _cache.set_embeddings(self.pool, embedder.model_id, rows, vectors)
+            if len(rows) < _EMBED_BATCH:
+                break
+
+    # --- by path ------------------------------------------------------------------------------------
+
+    async def audit(self, folder: Path) -> PackageLookupResult:
+        """Every dependency the folder's manifests declare: wanted vs latest, advisories, licence."""
+        manifests, declared, notes = await anyio.to_thread.run_sync(_read_project, folder)
+        unique = list(dict.fromkeys(declared))
+        truncated = len(unique) > MAX_DEPENDENCIES
+        if truncated:
+            notes.append(
+                f"{len(unique) - MAX_DEPENDENCIES} dependencies beyond {MAX_DEPENDENCIES} not checked"
+            )
+            unique = unique[:MAX_DEPENDENCIES]
+        entries: list[AuditEntry | None] = [None] * len(unique)
+
+        async def check(index: int, item: Declared) -> None:
+            entries[index] = await self._audit_one(item)
+
+        async with anyio.create_task_group() as tg:
+            for index, item in enumerate(unique):
+                tg.start_soon(check, index, item)
+        done = [e for e in entries if e is not None]
+        report = AuditReport(
+            path=str(folder),
+            manifests=[str(m.relative_to(folder)) for m in manifests],
+            dependencies=done,
+            vulnerable=sum(1 for e in done if e.advisories),
+            outdated=sum(1 for e in done if e.outdated),
+            errors=sum(1 for e in done if e.error),
+            truncated=truncated,
+        )
+        return PackageLookupResult(mode="audit", audit=report, notes=notes)
+
+    async def _audit_one(self, item: Declared) -> AuditEntry:
+        entry = AuditEntry(
+            manifest=item.manifest,
+            ecosystem=item.ecosystem,  # type: ignore[arg-type]
+            name=item.name,
+            requirement=item.requirement,
+            kind=item.kind,
+        )
+        try:
+            if item.ecosystem == "go":
+                if not _GO_MODULE.fullmatch(item.name) or ".." in item.name:
+                    raise InvalidInput(f"{item.name!r} is not a Go module path")
+                entry.wanted = check_version(item.requirement)
+                entry.advisories, _, note = await self.advisories("go", None, entry.wanted, name=item.name)
+                entry.error = note
+                return entry
+            ecosystem: Ecosystem = item.ecosystem  # type: ignore[assignment]
+            name = check_name(ecosystem, item.name)
+            facts, _, entry.stale = await self.package(ecosystem, name)
+            entry.latest, entry.license = facts.latest_version, facts.license
+            installable = [v for v in facts.all_versions if v not in set(facts.yanked_versions)]
+            entry.wanted = select(ecosystem, item.requirement, installable) or select(
+                ecosystem, item.requirement, facts.all_versions
+            )
+            if entry.latest:
+                fits = satisfies(ecosystem, item.requirement or "", entry.latest)
+                entry.outdated = None if fits is None else not fits
+            if entry.wanted is None:
+                entry.error = f"no published version satisfies {item.requirement!r}"
+                return entry
+            if entry.wanted == facts.latest_version:
+                entry.deprecated = facts.deprecated
+            elif entry.wanted in facts.yanked_versions:
+                entry.deprecated = "yanked"
+            entry.advisories, _, note = await self.advisories(ecosystem, facts, entry.wanted)
+            entry.error = note
+        except SingularityError as exc:
+            entry.error = str(exc)
+        return entry
+
+
+def _read_project(folder: Path) -> tuple[list[Path], list[Declared], list[str]]:
+    """The manifests in `folder` and what they declare; unreadable manifests become notes."""
+    if not folder.is_dir():
+        raise InvalidInput(f"{folder} is not a folder: pass the project's root folder")
+    manifests = find_manifests(folder)
+    if not manifests:
+        raise NotFound(
+            f"no manifest in {folder}: looked for pyproject.toml, requirements*.txt, package.json, "
+            "Cargo.toml, mix.exs and go.mod"
+        )
+    notes: list[str] = []
+    declared: list[Declared] = []
+    for manifest in manifests:
+        try:
+            declared += read_manifest(manifest, folder)
+        except (ValueError, OSError) as exc:
+            notes.append(str(exc))
+    return manifests, declared, notes
+
+
+def search_text(facts: PackageFacts) -> str:
+    """What search by meaning compares against: name, description and keywords."""
+    text = f"{facts.name}: {facts.description}".strip()
+    if facts.keywords:
+        text += ". Keywords: " + ", ".join(facts.keywords[:12])
+    return text[:1000]
