@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from tree_sitter import Node, QueryCursor, Tree
@@ -158,9 +159,10 @@ def _cognitive(
     events: list[tuple[int, int, int, Node]] = []  # (start, -end, order, node)
     for node in structure.get("nest", []):
         events.append((node.start_byte, -node.end_byte, 1, node))
+    nest_types = {n.type for n in structure.get("nest", [])}
     for node in else_nodes:
         named = node.named_children
-        if len(named) == 1 and named[0].type in _nest_types(structure):
+        if len(named) == 1 and named[0].type in nest_types:
             continue  # `else if`: the inner `if` counts once, flat
         owner = scopes.owner(node.start_byte)
         cognitive[module if owner is None else owner] += 1
@@ -188,10 +190,6 @@ def _cognitive(
     return cognitive, depth
 
 
-def _nest_types(structure: dict[str, list[Node]]) -> set[str]:
-    return {n.type for n in structure.get("nest", [])}
-
-
 def _line_metrics(source: bytes, lines: list[bytes], comments: list[Node]) -> tuple[int, int, int]:
     """(blank lines, comment-only lines, lines holding comments) for a file."""
     blank = {i for i, line in enumerate(lines) if not line.strip()}
@@ -213,27 +211,31 @@ def _line_metrics(source: bytes, lines: list[bytes], comments: list[Node]) -> tu
     return len(blank), len(comment_only), len(comment_only)
 
 
-def _halstead_volume(root: Node) -> float:
-    """Halstead volume from the leaf tokens: anonymous leaves are operators, named leaves operands."""
-    operators: dict[str, int] = {}
-    operands: dict[bytes, int] = {}
-    cursor = root.walk()
-    while True:
-        if cursor.goto_first_child():
-            continue
-        node = cursor.node
-        if node is not None:
-            if node.is_named:
-                if "comment" not in node.type:
-                    key = node.text or b""
-                    operands[key] = operands.get(key, 0) + 1
-            else:
-                operators[node.type] = operators.get(node.type, 0) + 1
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                vocabulary = len(operators) + len(operands)
-                length = sum(operators.values()) + sum(operands.values())
-                return length * math.log2(vocabulary) if vocabulary > 1 else 0.0
+_TOKEN = re.compile(rb"[A-Za-z_$][\w$]*|\d[\w.]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[^\s\w\"'$]{1,3}")
+
+
+def _halstead_volume(source: bytes, comments: list[Node], keywords: frozenset[bytes]) -> float:
+    """Halstead volume from the token stream (comments removed): keywords and punctuation are
+    operators; names and literals are operands."""
+    if comments:
+        parts, last = [], 0
+        for node in sorted(comments, key=lambda n: n.start_byte):
+            if node.start_byte >= last:
+                parts.append(source[last : node.start_byte])
+                last = node.end_byte
+        parts.append(source[last:])
+        source = b" ".join(parts)
+    counts = Counter(_TOKEN.findall(source))
+    n1 = n2 = total = 0
+    for token, count in counts.items():
+        total += count
+        first = token[:1]
+        if (first.isalnum() or first in b"_$\"'") and token not in keywords:
+            n2 += 1
+        else:
+            n1 += 1
+    vocabulary = n1 + n2
+    return total * math.log2(vocabulary) if vocabulary > 1 else 0.0
 
 
 def maintainability_index(volume: float, complexity: int, sloc: int, comment_lines: int) -> float:
@@ -416,7 +418,7 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
     sloc = max(0, loc - blank - comment_lines)
     function_ccn = [cyclomatic[i] for i in function_indices]
     total_ccn = sum(function_ccn) + cyclomatic[len(defs)] - 1
-    volume = 0.0 if spec.markup else _halstead_volume(root)
+    volume = 0.0 if spec.markup else _halstead_volume(source, comments, lang.keywords)
     metrics = Metrics(
         loc=loc,
         sloc=sloc,

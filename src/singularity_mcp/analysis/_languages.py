@@ -112,6 +112,7 @@ class LanguageSpec:
     parameter_fields: tuple[str, ...] = ("parameters",)
     doc_style: str | None = None  # "docstring" | "comment_before"
     public_rule: str | None = None  # "no_underscore" | "capitalized" | "pub" | "public"
+    comment_query: str = ""  # raw query: more `@comment` captures (Python docstrings, as radon counts)
     markup: bool = False  # metrics only: no definitions, no complexity
     nested_functions: bool = True  # False: a function inside a function is a misparse (C), not a definition
     merge_clauses: bool = False  # adjacent same-name definitions are clauses of one function (Erlang)
@@ -158,6 +159,7 @@ SPECS: tuple[LanguageSpec, ...] = (
         definitions={"function_definition": "function", "class_definition": "class"},
         conditions=frozenset({"if", "elif", "for", "while", "except", "finally", "and", "or", "case"}),
         doc_style="docstring", public_rule="no_underscore",
+        comment_query="(block (string) @comment) (module (string) @comment)",  # docstrings: comment lines
     ),
     LanguageSpec(
         "javascript", "javascript", ("js", "mjs", "cjs", "jsx"), (), ("node", "nodejs", "deno", "bun"),

@@ -28,6 +28,7 @@ class CompiledLanguage:
     definitions: Query | None  # @def (+ @name, @head for raw definition queries)
     complexity: Query | None  # @cond, @arm, @arms
     structure: Query | None  # @nest, @else, @comment, @import, @error
+    keywords: frozenset[bytes]  # the grammar's keyword tokens (Halstead operators)
 
     def parser(self) -> Parser:
         """A fresh parser (parsers are not shared across threads)."""
@@ -82,9 +83,15 @@ def compiled(name: str) -> CompiledLanguage:
             "" if spec.markup else _alternation(language, NESTING_TYPES, "nest"),
             "" if spec.markup else _alternation(language, ELSE_TYPES, "else"),
             _alternation(language, COMMENT_TYPES, "comment"),
+            spec.comment_query,
             "" if spec.markup else _alternation(language, IMPORT_TYPES, "import"),
         ],
         spec,
         "structure",
     )
-    return CompiledLanguage(spec, language, definitions, complexity, structure)
+    keywords = frozenset(
+        kind.encode()
+        for i in range(language.node_kind_count)
+        if not language.node_kind_is_named(i) and (kind := language.node_kind_for_id(i) or "").isidentifier()
+    )
+    return CompiledLanguage(spec, language, definitions, complexity, structure, keywords)
