@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from singularity_mcp.errors import InvalidInput
+from singularity_mcp.planning._propagate import refresh
 from singularity_mcp.planning.graph import check_acyclic
 from singularity_mcp.planning.models import Plan, SubtaskSpec, Task, task_sort_key
 
@@ -24,7 +25,7 @@ def add_subtasks(
 
     A `depends_on` entry names another spec of the list by key or 1-based position, or an existing task
     by id. Raises `InvalidInput` on an unknown reference and `CycleError` on a cycle, leaving `plan` as it
-    was.
+    was. Derived state (blocks, phase status) is refreshed.
     """
     if not specs:
         raise InvalidInput("no subtasks given: pass at least one {title, ...}")
@@ -102,6 +103,7 @@ def add_subtasks(
         for task in added:
             del plan.tasks[task.id]
         raise
+    refresh(plan)
     return new_ids
 
 
@@ -120,7 +122,7 @@ def add_dependencies(plan: Plan, task_id: str, depends_on: Sequence[str]) -> lis
     except InvalidInput:
         task.depends_on = before
         raise
-    return [f"{task_id} now depends on {d}" for d in added]
+    return [f"{task_id} now depends on {d}" for d in added] + refresh(plan)
 
 
 def remove_dependencies(plan: Plan, task_id: str, depends_on: Sequence[str]) -> list[str]:
@@ -130,4 +132,4 @@ def remove_dependencies(plan: Plan, task_id: str, depends_on: Sequence[str]) -> 
         have = ", ".join(task.depends_on) or "none"
         raise InvalidInput(f"task {task_id} does not depend on {', '.join(missing)} (it depends on: {have})")
     task.depends_on = [d for d in task.depends_on if d not in depends_on]
-    return [f"{task_id} no longer depends on {d}" for d in depends_on]
+    return [f"{task_id} no longer depends on {d}" for d in depends_on] + refresh(plan)

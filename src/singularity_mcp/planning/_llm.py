@@ -250,7 +250,7 @@ def _repair_dependencies(tasks: list[dict[str, Any]], repairs: list[str]) -> Non
         for dep in task["depends_on"]:
             if dep not in keys:
                 repairs.append(f"{task['key']}: dropped unknown dependency {dep!r}")
-            elif dep == task["key"] or reaches(dep, task["key"]):
+            elif dep == task["key"] or reaches(task["key"], dep):
                 repairs.append(f"{task['key']}: dropped dependency on {dep!r} (would close a cycle)")
             elif dep not in kept:
                 kept.append(dep)

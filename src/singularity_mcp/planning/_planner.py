@@ -244,7 +244,7 @@ def plan_view(plan: Plan, *, message: str = "", now: datetime | None = None) -> 
         order=order,
         next=_task_view(plan, next_id) if next_id else None,
         critical_path=path,
-        critical_path_hours=hours,
+        critical_path_hours=round(hours, 3),
         progress=progress,
         message=message,
         truncated=truncated,

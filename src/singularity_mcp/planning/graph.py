@@ -221,7 +221,7 @@ def critical_path(plan: Plan) -> tuple[list[str], float]:
     while node is not None:
         path.append(node)
         node = back[node]
-    return path[::-1], round(best[end][0], 3)
+    return path[::-1], best[end][0]
 
 
 def leaves(plan: Plan) -> Iterable[Task]:

@@ -1,0 +1,105 @@
+"""plan_task and the plan:// resources through the real MCP client over stdio: a whole plan executed to
+completion by repeatedly taking `next` and marking it done."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from mcp.client.session import ClientSession
+
+pytestmark = pytest.mark.anyio
+
+
+async def call(mcp: ClientSession, **arguments: Any) -> dict[str, Any]:
+    result = await mcp.call_tool("plan_task", arguments)
+    assert not result.is_error, result.content[0].text if result.content else result
+    assert result.structured_content is not None
+    assert result.content and result.content[0].text  # the short human-readable text
+    return result.structured_content
+
+
+async def test_plan_task_is_listed_with_its_schema(mcp: ClientSession) -> None:
+    tools = {t.name: t for t in (await mcp.list_tools()).tools}
+    tool = tools["plan_task"]
+    assert "next" in (tool.description or "")
+    assert {"ready", "order", "tasks", "next"} <= set(tool.output_schema["properties"])  # type: ignore[index]
+
+
+async def test_whole_plan_executed_to_completion(mcp: ClientSession) -> None:
+    plan = await call(mcp, goal="Fix the crash when saving an empty file")
+    plan_id = plan["plan_id"]
+    assert plan["source"] == "template:bug-fix"
+    assert plan["ready"] == ["1"] and plan["order"][0] == "1"
+    # Add a level under "Find the root cause" with explicit subtasks.
+    plan = await call(
+        mcp,
+        action="decompose",
+        plan_id=plan_id,
+        task_id="3",
+        subtasks=[
+            {"title": "Bisect the history", "key": "bisect", "complexity": 3},
+            {"title": "Read the save path", "complexity": 2},
+            {"title": "Write up the mechanism", "depends_on": ["bisect", "2"], "estimate_hours": 1},
+        ],
+    )
+    assert [t["id"] for t in plan["tasks"] if t["parent_id"] == "3"] == ["3.1", "3.2", "3.3"]
+    assert next(t for t in plan["tasks"] if t["id"] == "3.3")["depends_on"] == ["3.1", "3.2"]
+
+    done: list[str] = []
+    for _ in range(20):
+        plan = await call(mcp, action="next", plan_id=plan_id)
+        if plan["next"] is None:
+            break
+        task = plan["next"]
+        assert task["id"] in plan["ready"] or task["status"] == "in_progress"
+        await call(mcp, plan_id=plan_id, task_id=task["id"], status="in_progress")
+        plan = await call(mcp, plan_id=plan_id, task_id=task["id"], status="done")
+        done.append(task["id"])
+        position = {tid: i for i, tid in enumerate(plan["order"])}
+        for other in plan["tasks"]:
+            for dep in other["depends_on"]:
+                assert position[dep] < position[other["id"]]
+    assert plan["status"] == "done"
+    assert all(t["status"] == "done" for t in plan["tasks"])
+    assert done == ["1", "2", "3.1", "3.2", "3.3", "4", "5", "6"]
+    assert plan["progress"]["done"] == plan["progress"]["total"] == 8
+    assert plan["next"] is None and plan["ready"] == []
+
+
+async def test_failure_cycle_and_errors_through_the_client(mcp: ClientSession) -> None:
+    plan = await call(
+        mcp,
+        goal="release 2.0",
+        subtasks=[
+            {"title": "build"},
+            {"title": "test", "depends_on": ["1"]},
+            {"title": "publish", "depends_on": [2]},
+        ],
+    )
+    plan_id = plan["plan_id"]
+    plan = await call(mcp, plan_id=plan_id, task_id="1", status="failed")
+    assert [t["status"] for t in plan["tasks"]] == ["failed", "blocked", "blocked"]
+    plan = await call(mcp, plan_id=plan_id, task_id="1", status="pending")
+    assert plan["ready"] == ["1"]
+
+    refused = await mcp.call_tool("plan_task", {"plan_id": plan_id, "task_id": "1", "add_depends_on": ["3"]})
+    assert refused.is_error
+    text = refused.content[0].text
+    assert "cycle" in text and "1 depends on 3" in text
+    missing = await mcp.call_tool("plan_task", {"action": "get", "plan_id": 99999999})
+    assert missing.is_error and "no plan 99999999" in missing.content[0].text
+    no_goal = await mcp.call_tool("plan_task", {"action": "create"})
+    assert no_goal.is_error and "goal" in no_goal.content[0].text
+
+    # Resources: the JSON, the markdown view, the list.
+    read = await mcp.read_resource(f"plan://{plan_id}")
+    body = json.loads(read.contents[0].text)  # type: ignore[union-attr]
+    assert body["plan_id"] == plan_id and body["ready"] == ["1"]
+    markdown = (await mcp.read_resource(f"plan://{plan_id}/markdown")).contents[0].text  # type: ignore[union-attr]
+    assert markdown.startswith(f"# Plan {plan_id}: release 2.0") and "**Next:** 1 build" in markdown
+    listing = json.loads((await mcp.read_resource("plan://plans")).contents[0].text)  # type: ignore[union-attr]
+    assert any(p["plan_id"] == plan_id and p["uri"] == f"plan://{plan_id}" for p in listing["plans"])
+    templates = {t.uri_template for t in (await mcp.list_resource_templates()).resource_templates}
+    assert {"plan://{plan_id}", "plan://{plan_id}/markdown"} <= templates
