@@ -341,7 +341,7 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
         is_function = index in function_set
         loc = d.end_line - d.start_line + 1
         parameters = _parameters(spec, d.node) if is_function or d.kind in CLASS_KINDS else []
-        definition = Definition(
+        definition = Definition.model_construct(  # built from checked values: skip validation
             name=d.name,
             qualified_name=d.qualified_name,
             kind=d.kind,
