@@ -199,7 +199,7 @@ async def _mutate(
         before = await _store.load_plan(conn, plan_id, lock=True)
         after = before.model_copy(deep=True)
         changes = change(after)
-        if after != before:
+        if after.tasks != before.tasks:
             await _store.save_changes(
                 conn, plan_id, before, after, action=action, task_id=task_id, changes=changes
             )

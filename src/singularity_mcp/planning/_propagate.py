@@ -67,7 +67,7 @@ def _refresh_phases(plan: Plan) -> list[str]:
     changes: list[str] = []
     deepest_first = sorted(plan.tasks, key=lambda t: -plan.depth(t))
     for tid in deepest_first:
-        kids = [k for k in plan.children(tid)]
+        kids = plan.children(tid)
         if not kids:
             continue
         phase = plan.tasks[tid]
@@ -135,6 +135,8 @@ def _refresh_blocks(plan: Plan) -> list[str]:
 
 
 def _refresh_confidence(plan: Plan) -> None:
-    for tid, task in plan.tasks.items():
-        failed = sum(1 for d in plan.descendants(tid) if plan.tasks[d].status == "failed")
-        task.confidence = round(task.base_confidence * FAILURE_FACTOR**failed, 4)
+    failed_below: dict[str, int] = {}
+    for tid in sorted(plan.tasks, key=lambda t: -plan.depth(t)):  # subtasks before their phase
+        failed_below[tid] = sum(failed_below[k.id] + (k.status == "failed") for k in plan.children(tid))
+        task = plan.tasks[tid]
+        task.confidence = round(task.base_confidence * FAILURE_FACTOR ** failed_below[tid], 4)

@@ -147,7 +147,7 @@ def _tie_key(task: Task) -> tuple[int, tuple[int, ...]]:
 
 def is_leaf(plan: Plan, task_id: str) -> bool:
     """A task without live (non-cancelled) subtasks: the unit of work."""
-    return not any(t.parent_id == task_id and t.status != "cancelled" for t in plan.tasks.values())
+    return all(child.status == "cancelled" for child in plan.children(task_id))
 
 
 def _executable(plan: Plan, task: Task, now: datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 TaskStatus = Literal["pending", "in_progress", "done", "failed", "blocked", "cancelled"]
 Priority = Literal["high", "medium", "low"]
@@ -62,6 +62,20 @@ class Plan(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    _tree: tuple[tuple[int, str | None], dict[str | None, list[str]]] | None = PrivateAttr(default=None)
+
+    def _child_ids(self) -> dict[str | None, list[str]]:
+        """parent id -> child ids in sibling order; rebuilt when tasks are added or removed (a task's
+        parent and position never change; tasks are only appended, or the last ones dropped)."""
+        key = (len(self.tasks), next(reversed(self.tasks)) if self.tasks else None)
+        tree = self._tree
+        if tree is not None and tree[0] == key:
+            return tree[1]
+        index: dict[str | None, list[str]] = {}
+        for t in sorted(self.tasks.values(), key=lambda t: (t.position, task_sort_key(t.id))):
+            index.setdefault(t.parent_id, []).append(t.id)
+        self._tree = (key, index)
+        return index
 
     def task(self, task_id: str) -> Task:
         from singularity_mcp.errors import NotFound
@@ -76,8 +90,7 @@ class Plan(BaseModel):
             ) from None
 
     def children(self, task_id: str | None) -> list[Task]:
-        kids = [t for t in self.tasks.values() if t.parent_id == task_id]
-        return sorted(kids, key=lambda t: (t.position, task_sort_key(t.id)))
+        return [self.tasks[c] for c in self._child_ids().get(task_id, ())]
 
     def depth(self, task_id: str) -> int:
         depth, task = 0, self.tasks[task_id]
@@ -103,7 +116,7 @@ class Plan(BaseModel):
         return found
 
     def is_leaf(self, task_id: str) -> bool:
-        return not any(t.parent_id == task_id for t in self.tasks.values())
+        return task_id not in self._child_ids()
 
 
 class SubtaskSpec(BaseModel):
