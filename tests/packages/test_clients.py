@@ -131,6 +131,8 @@ async def test_retry_after_too_long_fails_at_once_with_the_wait() -> None:
     service = JSONService("http://x.test", label="test registry", transport=transport)
     with pytest.raises(Unavailable, match="retry after 3600s"):
         await service.get("/a")
+    with pytest.raises(Unavailable, match="not retrying for another"):
+        await service.get("/b")  # Retry-After is honoured across calls too
     assert len(calls) == 1
     await service.aclose()
 
@@ -144,6 +146,10 @@ async def test_connection_errors_retry_then_say_unreachable() -> None:
     with pytest.raises(Unavailable, match=r"crates\.io could not be reached"):
         await service.get("/a")
     assert len(calls) == 3
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=r"could not be reached .*not retrying for another 30s"):
+        await service.get("/b")  # a dead service costs one round of retries, not one per call
+    assert len(calls) == 3 and time.monotonic() - started < 0.1
     await service.aclose()
 
 

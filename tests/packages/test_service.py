@@ -137,7 +137,7 @@ async def test_a_specific_version(make_service: Make) -> None:
         await service.lookup("jinja2", "pypi", "9.9.9")
 
 
-async def test_audit_of_the_fixture_project(make_service: Make) -> None:
+async def test_audit_of_the_fixture_project(make_service: Make, recorded: Recorded) -> None:
     result = await make_service().audit(FIXTURE_PROJECT)
     audit = result.audit
     assert audit is not None and len(audit.manifests) == 6
@@ -163,6 +163,8 @@ async def test_audit_of_the_fixture_project(make_service: Make) -> None:
     assert missing.error and "no package named" in missing.error
     assert audit.vulnerable == 3  # jinja2 2.10, express 4.17.1, golang.org/x/text v0.3.7
     assert audit.outdated == 2
+    # jinja2 is declared twice and checked concurrently: the registry is asked once
+    assert recorded.asked("/pypi/pypi/jinja2/") == ["/pypi/pypi/jinja2/json"]
 
 
 async def test_search_by_meaning_over_cached_and_registry_packages(

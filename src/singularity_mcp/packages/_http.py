@@ -40,8 +40,12 @@ class JSONService:
         backoff_s: float = 0.25,
         max_retry_after_s: float = 10.0,
         max_bytes: int = MAX_RESPONSE_BYTES,
+        cooldown_s: float = 30.0,
     ) -> None:
         self.label = label
+        self.cooldown_s = cooldown_s
+        self._down_until = 0.0
+        self._down_reason = ""
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self.backoff_s = backoff_s
@@ -67,16 +71,24 @@ class JSONService:
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
     ) -> Any:
-        """The decoded JSON body. 404 → `NotFound`; unreachable, throttled or broken → `Unavailable`."""
+        """The decoded JSON body. 404 → `NotFound`; unreachable, throttled or broken → `Unavailable`.
+
+        After the service proved unreachable (or asked for a long Retry-After), calls fail at once until
+        the cool-down ends, so a dead registry costs one round of retries, not one per lookup.
+        """
+        wait_left = self._down_until - time.monotonic()
+        if wait_left > 0:
+            raise Unavailable(f"{self._down_reason} (not retrying for another {wait_left:.0f}s)")
         attempt = 0
         while True:
             try:
                 status, headers, data = await self._send(method, path, params, body)
             except httpx2.TransportError as exc:
                 if attempt >= self.retries:
-                    raise Unavailable(
+                    raise self._down(
                         f"{self.label} could not be reached ({type(exc).__name__}: {exc or 'no detail'}); "
-                        "check the network or try again later"
+                        "check the network or try again later",
+                        self.cooldown_s,
                     ) from exc
                 await anyio.sleep(self._backoff(attempt))
                 attempt += 1
@@ -87,7 +99,9 @@ class JSONService:
                 wait = _retry_after(headers.get("retry-after"))
                 if attempt >= self.retries or (wait is not None and wait > self.max_retry_after_s):
                     hint = f"; it asks to retry after {wait:.0f}s" if wait is not None else ""
-                    raise Unavailable(f"{self.label} answered HTTP {status}{hint}: try again later")
+                    raise self._down(
+                        f"{self.label} answered HTTP {status}{hint}: try again later", wait or 0.0
+                    )
                 await anyio.sleep(wait if wait is not None else self._backoff(attempt))
                 attempt += 1
                 continue
@@ -116,6 +130,13 @@ class JSONService:
                 if len(chunks) > self.max_bytes:
                     raise Unavailable(self._too_big(path))
             return response.status_code, response.headers, bytes(chunks)
+
+    def _down(self, reason: str, for_s: float) -> Unavailable:
+        """Remember that the service is unavailable for `for_s` seconds; return the error to raise."""
+        if for_s > 0:
+            self._down_until = time.monotonic() + for_s
+            self._down_reason = reason
+        return Unavailable(reason)
 
     def _too_big(self, path: str) -> str:
         return f"{self.label}: the response for {path} is larger than {self.max_bytes // (1024 * 1024)} MiB"

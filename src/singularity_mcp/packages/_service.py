@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 Spawn = Callable[..., None]
 _GO_MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,250}$")
 _EMBED_BATCH = 512
+_EMBED_ROUNDS = 20  # at most 10,240 newly cached packages embedded per search
 MAX_TOP_K = 50
 
 
@@ -82,6 +83,7 @@ class PackageService:
         self._embedder = embedder
         self._spawn = spawn
         self._refreshing: set[tuple[str, str, str, str]] = set()
+        self._fetching: dict[tuple[str, str, str, str], anyio.Event] = {}
         self._limiter = anyio.CapacityLimiter(concurrency)
 
     @classmethod
@@ -257,13 +259,23 @@ class PackageService:
     ) -> tuple[Any, datetime, bool]:
         """(payload or None for "not found", fetched_at, stale): fresh from the cache, stale from the cache
         with a background refresh, or fetched now when nothing is cached."""
+        ident = (kind, ecosystem, key, version)
         row = await _cache.get(self.pool, kind, ecosystem, key, version)
+        if row is None and ident in self._fetching:  # someone is fetching it: wait, then read their result
+            await self._fetching[ident].wait()
+            row = await _cache.get(self.pool, kind, ecosystem, key, version)
         if row is not None:
             if datetime.now(UTC) - row.fetched_at <= self.ttl:
                 return row.payload, row.fetched_at, False
             self._refresh_later(kind, ecosystem, key, version, fetch)
             return row.payload, row.fetched_at, True
-        payload, fetched_at = await self._fetch_and_store(kind, ecosystem, key, version, fetch)
+        done = self._fetching.setdefault(ident, anyio.Event())
+        try:
+            payload, fetched_at = await self._fetch_and_store(kind, ecosystem, key, version, fetch)
+        finally:
+            if self._fetching.get(ident) is done:
+                del self._fetching[ident]
+            done.set()
         return payload, fetched_at, False
 
     async def _fetch_and_store(
@@ -418,11 +430,12 @@ class PackageService:
         """Give every cached package an embedding for the current model (new ones since the last search)."""
         from singularity_mcp.embedding import embed_cached
 
-        while rows := await _cache.unembedded(self.pool, embedder.model_id, _EMBED_BATCH):
+        for _ in range(_EMBED_ROUNDS):
+            rows = await _cache.unembedded(self.pool, embedder.model_id, _EMBED_BATCH)
+            if not rows:
+                break
             vectors = await embed_cached(self.pool, embedder, [text for _, _, text in rows])
             await _cache.set_embeddings(self.pool, embedder.model_id, rows, vectors)
-            if len(rows) < _EMBED_BATCH:
-                break
 
     # --- by path ------------------------------------------------------------------------------------
 
