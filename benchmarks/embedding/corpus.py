@@ -36,7 +36,7 @@ def stdlib_root() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
 
 
-def code_chunks(count: int, target_chars: int = 700) -> list[str]:
+def code_chunks(count: int, target_chars: int = 660) -> list[str]:
     """`count` consecutive-line chunks of Python stdlib source, about 200 tokens each.
 
     Deterministic for a given Python version: both venvs share the same base interpreter, so the

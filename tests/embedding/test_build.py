@@ -160,6 +160,12 @@ def test_build_is_recorded_reused_and_forced(tiny: tuple[Settings, dict[str, np.
 
     status = model_status(settings)
     assert status["built"] and status["checksum"] == sha256_file(path) and status["device"] == "cpu"
+    assert status["checksum_ok"] is True and status["problems"] == []
+    with path.open("r+b") as f:  # a damaged file is caught by the checksum
+        f.seek(100)
+        f.write(b"\x00\x01")
+    status = model_status(settings)
+    assert status["checksum_ok"] is False and "--force" in status["problems"][0]
 
 
 def test_changed_manifest_rebuilds(tiny: tuple[Settings, dict[str, np.ndarray]]) -> None:

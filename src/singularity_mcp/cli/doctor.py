@@ -42,6 +42,7 @@ async def collect_report(core: Core) -> tuple[dict[str, Any], list[str]]:
         from singularity_mcp.embedding import model_status
 
         report["model"] = model_status(settings)
+        problems.extend(f"model: {p}" for p in report["model"]["problems"])
     except Exception as exc:
         report["model"] = {"error": str(exc)}
         problems.append(f"model: {exc}")

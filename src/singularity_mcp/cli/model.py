@@ -66,7 +66,7 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
         print_json(status)
     else:
         _print_status(status)
-    return 0
+    return 1 if status["problems"] else 0
 
 
 def run_embed(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,11 +95,14 @@ def _print_status(status: dict[str, Any]) -> None:
     built = "[green]built[/]" if status["built"] else "[yellow]not built[/]"
     console.print(f"[bold]{status['model']}[/] ({status['variant']}): {built}  {status['path']}")
     if status["checksum"]:
-        console.print(f"  sha256: {status['checksum']}")
+        verdict = "[green]ok[/]" if status.get("checksum_ok") else "[red]MISMATCH[/]"
+        console.print(f"  sha256: {status['checksum']} ({verdict})")
     console.print(f"  weights: {status['weights']}  manifest: {status['manifest']}")
     console.print(f"  providers: {', '.join(status['providers'])} on {status['device']}: {status['reason']}")
     console.print(f"  available: {', '.join(status['providers_available'])}")
     for variant, info in status["variants_built"].items():
         console.print(f"  {variant}: {info['size'] / 1e6:.1f} MB, built {info['built_at']}")
+    for note in status["notes"]:
+        console.print(f"  - {note}")
     for problem in status["problems"]:
-        console.print(f"  [yellow]- {problem}[/]")
+        console.print(f"  [red]- {problem}[/]")

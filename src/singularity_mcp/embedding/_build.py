@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def build_model(settings: Settings, variant: str = "fp32", force: bool = False) 
         "build_seconds": round(time.perf_counter() - started, 2),
     }
     _write_atomic(files.record(variant), lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
-    logger.info("built %s (%s) in %.1fs: %s", manifest.name, variant, record["build_seconds"], path)
+    logger.debug("built %s (%s) in %.1fs: %s", manifest.name, variant, record["build_seconds"], path)
     return path
 
 
@@ -191,9 +192,22 @@ def _write_atomic(target: Path, write: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
+class _DropRootChatter(logging.Filter):
+    """onnxruntime's quantizer logs straight to the root logger (`logging.info(...)`); drop that, from
+    the building thread only. A filter on the root logger sees only records logged on it directly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread or record.levelno >= logging.ERROR
+
+
 @contextlib.contextmanager
 def _quiet_optimizer() -> Iterator[None]:
-    """Keep the optimizer's warnings (e.g. "Model producer not matched") off stderr during a build."""
+    """Keep the optimizer's and quantizer's chatter ("Model producer not matched", per-tensor notes)
+    off stderr during a build: the build announces itself with one line."""
     import onnxruntime.transformers.optimizer  # noqa: F401  (registers the loggers first)
 
     names = [n for n in logging.root.manager.loggerDict if n.startswith(_NOISY_PREFIXES)]
@@ -201,9 +215,12 @@ def _quiet_optimizer() -> Iterator[None]:
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
+    root_filter = _DropRootChatter()
+    logging.getLogger().addFilter(root_filter)
     try:
         yield
     finally:
+        logging.getLogger().removeFilter(root_filter)
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
 

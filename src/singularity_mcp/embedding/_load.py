@@ -20,6 +20,7 @@ from singularity_mcp.embedding._providers import (
     detect_fallback,
     plan_providers,
 )
+from singularity_mcp.embedding._weights import sha256_file
 from singularity_mcp.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,11 @@ def _open(settings: Settings, plan: ProviderPlan, threads: int, create: SessionF
 
 
 def model_status(settings: Settings) -> dict[str, Any]:
-    """What `doctor` shows: the manifest, whether each variant is built (and intact), providers and why."""
+    """What `doctor` shows: the manifest, whether each variant is built (and intact), providers and why.
+
+    `problems` make the setup unusable (a damaged build); `notes` do not (not built yet: first use builds).
+    Both onnxruntime packages installed at once is `doctor`'s own check (see `packages` here).
+    """
     manifest = load_manifest(settings.model)
     files = model_files(settings, manifest)
     threads = settings.embed_threads or default_threads()
@@ -152,16 +157,19 @@ def model_status(settings: Settings) -> dict[str, Any]:
         "reason": plan.reason,
         "packages": installed,
         "problems": [],
+        "notes": [],
     }
-    if installed["onnxruntime"] and installed["onnxruntime-gpu"]:
-        status["problems"].append(
-            "onnxruntime and onnxruntime-gpu are both installed and share the import name: "
-            "uninstall both, then install only one"
-        )
     if plan.variant not in built:
-        status["problems"].append(
-            f"model not built: it builds on first use, or run `singularity-mcp model build --variant {plan.variant}`"
+        status["notes"].append(
+            f"model not built yet: it builds on first use, or run `singularity-mcp model build --variant {plan.variant}`"
         )
+    else:
+        status["checksum_ok"] = sha256_file(files.onnx(plan.variant)) == status["checksum"]
+        if not status["checksum_ok"]:
+            status["problems"].append(
+                f"{files.onnx(plan.variant)} changed since it was built: "
+                f"run `singularity-mcp model build --variant {plan.variant} --force`"
+            )
     return status
 
 

