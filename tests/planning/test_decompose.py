@@ -235,3 +235,38 @@ def test_mostly_unusable_output_is_refused() -> None:
         parse_decomposition(json.dumps({"tasks": [{"title": "ok"}, {"x": 1}, {"y": 2}, "z"]}))
     with pytest.raises(DecompositionRefused, match="no complete JSON"):
         parse_decomposition('{"tasks": [{"title": "a"')
+
+
+# --- embedding similarity blended into template matching (the real ONNX model) --------------------------
+
+
+@pytest.fixture(scope="module")
+def embed(settings: Any) -> Any:
+    from singularity_mcp.embedding import load_embedder
+    from tests.embedding.conftest import test_model_dir
+
+    try:
+        embedder = load_embedder(settings.model_copy(update={"model_dir": test_model_dir()}))
+    except Unavailable as exc:  # offline with no cached build
+        pytest.skip(f"embedding model unavailable: {exc}")
+    return embedder.embed
+
+
+async def test_embeddings_pick_a_template_when_no_keyword_matches(embed: Any) -> None:
+    from singularity_mcp.planning import memoize_embed, rank_templates
+
+    calls: list[int] = []
+
+    async def counting(texts: Any) -> Any:
+        calls.append(len(texts))
+        return await embed(texts)
+
+    cached = memoize_embed(counting)
+    goal = "Make the search endpoint faster, it takes 2 s"
+    assert (await rank_templates(goal, shipped_templates()))[0].keyword_score == 0.0
+    best = (await rank_templates(goal, shipped_templates(), cached))[0]
+    assert best.template.artifact_id == "performance-investigation"
+    assert best.similarity is not None and best.similarity > 0.3
+    result = await Decomposer(_templates, embed=cached).decompose("Page loads take 8 seconds on mobile")
+    assert result.source == "template:performance-investigation"
+    assert calls[1] == 1, "the templates' texts are embedded once; later calls embed only the goal"

@@ -17,7 +17,7 @@ from singularity_mcp.planning._planner import (
     update_task,
 )
 from singularity_mcp.planning._propagate import refresh, set_status
-from singularity_mcp.planning._templates import GENERIC_TEMPLATE, Template
+from singularity_mcp.planning._templates import GENERIC_TEMPLATE, Template, memoize_embed, rank_templates
 from singularity_mcp.planning.graph import CycleError
 from singularity_mcp.planning.models import Plan, PlanList, PlanView, SubtaskSpec, Task
 
@@ -36,10 +36,12 @@ __all__ = [
     "decompose_task",
     "get_plan",
     "list_plans",
+    "memoize_embed",
     "next_task",
     "parse_decomposition",
     "plan_markdown",
     "plan_view",
+    "rank_templates",
     "refresh",
     "set_status",
     "update_task",

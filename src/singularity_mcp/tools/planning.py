@@ -64,7 +64,9 @@ async def _embed_if_built(core: Core) -> Any:
             from singularity_mcp.embedding import model_status
 
             if model_status(core.settings)["built"]:
-                slot.embed = (await core.embedder()).embed
+                from singularity_mcp.planning import memoize_embed
+
+                slot.embed = memoize_embed((await core.embedder()).embed)
         except Exception as exc:
             logger.info("planning: template matching without embeddings (%s)", exc)
     return slot.embed
