@@ -36,6 +36,11 @@ async def index_status(
         run = indexer.running(path) if indexer else None
         if run is None:
             raise NotIndexed(f"{path} is not indexed: call index_codebase with this path first")
+        starting = RootStatus(
+            repo=str(path), state="indexing", running_here=True, files=0, chunks=0, chunks_embedded=0,
+            languages={}, progress=run.progress,
+        )  # fmt: skip
+        return IndexStatus(roots=[starting])
     roots = []
     for (
         root,

@@ -1,0 +1,79 @@
+"""The plain parts: identifier-aware words, the walker's excludes, fusion and collapsing, the API without MCP."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from singularity_mcp.config import Settings
+from singularity_mcp.core import Core
+from singularity_mcp.errors import NotIndexed
+from singularity_mcp.search import index_repository, remove_root, search_code
+from singularity_mcp.search._lexical import identifier_words, path_text
+from singularity_mcp.search._searcher import Candidate, collapse, fuse
+from singularity_mcp.search._walk import walk_root
+from tests.search.conftest import write_repo
+
+
+def test_identifier_words_keep_whole_and_parts() -> None:
+    words = identifier_words("def getUserName(HTTPServer, user_id2):")
+    assert words[:5] == ["def", "getusername", "get", "user", "name"]
+    assert {"httpserver", "http", "server", "userid2", "id"} <= set(words)
+    assert identifier_words("__init__") == ["init"]
+    assert path_text("src/my-pkg/fooBar.py") == "src my pkg foobar foo bar py"
+
+
+def test_walk_skips_ignored_vendored_lock_and_huge(tmp_path: Path) -> None:
+    root = write_repo(tmp_path)
+    (root / "big.py").write_text("x = 1\n" * 200_000)  # > 1 MB
+    (root / "app.min.js").write_text("var a=1;")
+    (root / ".venv" / "lib").mkdir(parents=True)
+    (root / ".venv" / "lib" / "site.py").write_text("x = 1\n")
+    (root / "env").mkdir()
+    (root / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (root / "env" / "mod.py").write_text("x = 1\n")
+    (root / "web" / ".gitignore").write_text("static/*.js\n!static/carousel.js\n")
+    (root / "web" / "static" / "other.js").write_text("var b = 2;\n")
+    found = {f.rel_path for f in walk_root(root)}
+    assert "billing/shipping.py" in found and "web/static/carousel.js" in found  # re-included
+    assert not found & {
+        "big.py", "app.min.js", ".venv/lib/site.py", "env/mod.py", "web/static/other.js",
+        "node_modules/leftpad/index.js", "generated/skipme.py", "package-lock.json",
+    }  # fmt: skip
+
+
+def _candidate(chunk_id: int, file_id: int = 1, symbol: str | None = None) -> Candidate:
+    return Candidate(chunk_id, 1, file_id, "a.py", 1, 2, symbol, "function", "python", "", 0, 0)
+
+
+def test_rrf_rewards_agreement_and_collapse_keeps_one_per_definition() -> None:
+    lexical = [_candidate(1), _candidate(2), _candidate(3)]
+    dense = [_candidate(3), _candidate(4), _candidate(1)]
+    fused = fuse([lexical, dense])
+    assert [c.id for c in fused][:2] == [1, 3]  # in both lists beats first in one
+    assert fused[0].score == pytest.approx(1 / 61 + 1 / 63)
+    pieces = [_candidate(1, 7, "Big.method"), _candidate(2, 7, "Big.method"), _candidate(3, 8, "Big.method")]
+    assert [c.id for c in collapse(pieces)] == [1, 3]
+
+
+@pytest.mark.anyio
+async def test_plain_api_without_mcp(
+    search_settings: Settings, search_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with asynccontextmanager(Core(search_settings).run)() as core:
+        await _plain_api(core, tmp_path)
+
+
+async def _plain_api(core: Core, tmp_path: Path) -> None:
+    database = await core.database()
+    root = write_repo(tmp_path / "plain").resolve()
+    result = await index_repository(database.pool, root, core.embedder)
+    assert result.status == "done" and result.files_indexed == 5
+    found = await search_code(database.pool, core.embedder, "sales tax on an invoice", path=root)
+    assert found.results[0].path == str(root / "billing/invoice.py")
+    assert found.dense_coverage == 1.0
+    assert await remove_root(database.pool, root) == 5
+    with pytest.raises(NotIndexed):
+        await search_code(database.pool, core.embedder, "invoice", path=root)
