@@ -87,10 +87,9 @@ _POLES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("ascending", "asc", "increasing", "smallest first", "lowest first"),
      ("descending", "desc", "decreasing", "reverse order", "reversed", "largest first", "highest first")),
     (("min", "minimum", "smallest", "lowest", "least", "fewest", "shortest", "cheapest"),
-     ("max", "maximum", "largest", "biggest", "highest", "most", "longest", "greatest")),
-    (("before", "earlier", "prior", "preceding", "previous"), ("after", "later", "following", "next")),
-    (("first", "head", "leading", "beginning", "start", "prefix"),
-     ("last", "tail", "trailing", "end", "ending", "suffix")),
+     ("max", "maximum", "largest", "biggest", "highest", "longest", "greatest")),
+    (("before", "earlier", "prior", "preceding", "previous"), ("after", "later")),
+    (("first", "head", "leading", "beginning", "prefix"), ("last", "tail", "trailing", "ending", "suffix")),
     (("oldest", "earliest"), ("newest", "latest", "most recent")),
     (("top",), ("bottom",)),
     (("left", "lstrip", "ltrim"), ("right", "rstrip", "rtrim")),
@@ -104,27 +103,26 @@ _POLES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("import",), ("export",)),
     (("read", "reading", "load from"), ("write", "writing", "save to")),
     (("push",), ("pull", "fetch")),
-    (("add", "insert", "append", "create"), ("remove", "delete", "drop", "erase")),
+    (("add", "insert", "append"), ("remove", "delete", "drop", "erase")),
     (("enable", "turn on", "activate"), ("disable", "turn off", "deactivate")),
     (("open",), ("close",)),
     (("inner",), ("outer", "left join", "right join", "full join")),
     (("true",), ("false",)),
     (("public",), ("private", "protected")),
-    (("more", "greater", "above", "over", "larger than", "bigger than", "exceeds"),
-     ("less", "fewer", "below", "under", "smaller than", "lower than")),
+    (("more than", "greater", "above", "larger than", "bigger than", "exceeds"),
+     ("less than", "fewer", "below", "smaller than", "lower than")),
     (("horizontal", "horizontally", "row", "rows"), ("vertical", "vertically", "column", "columns")),
     (("client", "frontend", "front-end"), ("server", "backend", "back-end")),
     (("static",), ("dynamic",)),
     (("mutable",), ("immutable",)),
     (("shallow",), ("deep",)),
-    (("union",), ("intersection", "difference")),
+    (("union",), ("intersection", "intersect")),
     (("even",), ("odd",)),
     (("positive",), ("negative",)),
     (("start", "begin", "launch"), ("stop", "finish", "shutdown", "shut down", "kill")),
     (("upload",), ("download",)),
     (("install",), ("uninstall", "remove")),
     (("local",), ("remote", "global")),
-    (("key", "keys"), ("value", "values")),
     (("stack",), ("queue",)),
     (("breadth-first", "bfs"), ("depth-first", "dfs")),
     (("utc",), ("local time", "localtime")),
@@ -205,7 +203,9 @@ def signature(prompt: str) -> Signature:
     identifiers = set()
     for match in _IDENTIFIER_CASE_SENSITIVE.finditer(text):
         token = next(g for g in match.groups() if g)
-        identifiers.add(token.strip().lower().rstrip("()"))
+        token = token.strip().lower().rstrip("()")
+        if token not in _TECH_ALIASES:  # "Node.js" is a technology, not a file
+            identifiers.add(token)
     poles = []
     for index, axis in enumerate(_AXES):
         hit = tuple(i for i, pattern in enumerate(axis) if pattern.search(lower))

@@ -42,25 +42,25 @@ def as_dict(obj: Any) -> dict[str, Any]:
 
 
 async def artifacts(core: Core, artifact_type: str) -> list[Any]:
-    """Artifacts of one type: from the database when imported, else straight from the files."""
-    try:
-        from singularity_mcp.knowledge import list_artifacts
-
-        found = await list_artifacts(core, artifact_type=artifact_type)
-        if found:
-            return list(found)
-    except Exception as exc:
-        _warn_once(f"list_artifacts({artifact_type})", exc)
+    """Artifacts of one type: the database's (imported and learned) over the files' (not imported yet)."""
+    found: dict[str, Any] = {}
     try:
         from singularity_mcp.knowledge import load_artifact_files
 
-        loaded = load_artifact_files()
-        if hasattr(loaded, "__await__"):
-            loaded = await loaded
-        return [a for a in loaded if field(a, "artifact_type") == artifact_type]
+        folder = getattr(core.settings, "knowledge_dir", None)
+        for artifact in load_artifact_files(folder) if folder else load_artifact_files():
+            if field(artifact, "artifact_type") == artifact_type:
+                found[str(field(artifact, "artifact_id"))] = artifact
     except Exception as exc:
         _warn_once("load_artifact_files", exc)
-        return []
+    try:
+        from singularity_mcp.knowledge import list_artifacts
+
+        for artifact in await list_artifacts(core, artifact_type=artifact_type):
+            found[str(field(artifact, "artifact_id"))] = artifact
+    except Exception as exc:
+        _warn_once(f"list_artifacts({artifact_type})", exc)
+    return list(found.values())
 
 
 async def system_prompt(core: Core, task_type: str) -> tuple[str, str] | None:

@@ -1,0 +1,193 @@
+"""MCP face of the agent router: the `ask_agent` tool and the `stats://router` resource.
+
+Without an API key the tool reaches the client's own model through MCP sampling, with the SDK's `Sample`
+resolver (it rides `InputRequiredResult` on 2026-07-28 connections and a `sampling/createMessage`
+request on older ones). The resolver runs before the tool body: it asks the router whether a rule or the
+cache answers first, so the client's model is only sampled when the LLM tier is really needed.
+"""
+
+# No `from __future__ import annotations`: the tool's `Resolve(sample_when_needed)` annotation names a
+# closure, which the SDK can only see when annotations are evaluated where they are written.
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
+from mcp.shared.message import ServerMessageMetadata
+from mcp_types import (
+    CreateMessageRequest,
+    CreateMessageResult,
+    ModelHint,
+    ModelPreferences,
+    SamplingMessage,
+    TextContent,
+)
+from mcp_types.version import is_version_at_least
+from pydantic import Field
+
+from singularity_mcp.agent import (
+    Completion,
+    LLMRequest,
+    ask,
+    llm_configured,
+    pending_llm_request,
+    router_stats,
+)
+from singularity_mcp.agent.models import AgentAnswer
+from singularity_mcp.errors import SingularityError
+from singularity_mcp.tools._common import tool_errors
+
+if TYPE_CHECKING:
+    from singularity_mcp.core import Core
+
+logger = logging.getLogger(__name__)
+
+#: From this protocol revision on, sampling rides InputRequiredResult (the framework does it).
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+_PRIORITIES = {"simple": (0.8, 0.3), "medium": (0.5, 0.6), "complex": (0.2, 0.9)}  # (cost, intelligence)
+
+
+@dataclass(frozen=True)
+class _Sampled:
+    """The client's model answered (or refused) a sampling request made before the tool body ran."""
+
+    result: CreateMessageResult | None
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+def _sample_marker(request: LLMRequest) -> Sample:
+    cost, intelligence = _PRIORITIES[request.complexity]
+    family = next((f for f in ("haiku", "sonnet", "opus") if f in request.model), request.model)
+    return Sample(
+        [SamplingMessage(role="user", content=TextContent(type="text", text=request.prompt))],
+        max_tokens=request.max_tokens,
+        system_prompt=request.system,
+        model_preferences=ModelPreferences(
+            hints=[ModelHint(name=family)], cost_priority=cost, intelligence_priority=intelligence
+        ),
+    )
+
+
+def _result_text(result: CreateMessageResult) -> str:
+    content = result.content
+    blocks = content if isinstance(content, list) else [content]
+    return "".join(getattr(block, "text", "") or "" for block in blocks)
+
+
+def register(server: MCPServer, core: "Core") -> None:
+    async def sample_when_needed(
+        ctx: Context,
+        prompt: str,
+        task_type: str,
+        complexity: str,
+        context: str | None,
+        use_llm: bool,
+    ) -> Sample | _Sampled | None:
+        """Sample the client's model only when no key is set, it can sample, and no cheaper tier answers."""
+        if not use_llm or llm_configured(core.settings):
+            return None
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.sampling is None:
+            return None
+        try:
+            request = await pending_llm_request(
+                core, prompt, task_type=task_type, complexity=complexity, context=context
+            )
+        except SingularityError:
+            return None  # the tool body reports the problem
+        if request is None:
+            return None
+        marker = _sample_marker(request)
+        version = ctx.protocol_version
+        if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
+            return marker  # the framework batches it into InputRequiredResult and injects the result
+        # Older protocols: send the request here so a refusal becomes a `none` answer, not an error.
+        started = time.perf_counter()
+        try:
+            result = await ctx.session.send_request(
+                CreateMessageRequest(params=marker.params),
+                CreateMessageResult,
+                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+            )
+        except Exception as exc:
+            logger.info("sampling refused or failed: %s", exc)
+            return _Sampled(None, error=str(exc) or type(exc).__name__)
+        return _Sampled(result, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    @server.tool()
+    @tool_errors
+    async def ask_agent(
+        prompt: Annotated[str, Field(description="The question or instruction.")],
+        task_type: Annotated[
+            str,
+            Field(
+                description="general, coder, architect, refactoring, reviewer, debugger, test_writer, "
+                "explainer, classifier or planner: picks the system prompt, rules and default complexity."
+            ),
+        ] = "general",
+        complexity: Annotated[
+            Literal["auto", "simple", "medium", "complex"],
+            Field(description="Which model class answers; auto decides from the task type and the prompt."),
+        ] = "auto",
+        context: Annotated[
+            str | None,
+            Field(description="Code or text the answer depends on (cached answers must match it exactly)."),
+        ] = None,
+        use_llm: Annotated[
+            bool, Field(description="False: only rules and cached answers, never a model call.")
+        ] = True,
+        sampled: Annotated[CreateMessageResult | _Sampled | None, Resolve(sample_when_needed)] = None,
+    ) -> AgentAnswer:
+        """Answer a software question through a tiered router, cheapest tier first: deterministic rules,
+        then a semantic cache of earlier answers (paraphrases hit; different numbers, negations,
+        languages or identifiers do not), then Claude (the Anthropic API with a key, otherwise your own
+        model through MCP sampling). Returns the answer, which tier answered (source), confidence or
+        similarity, model, tokens, cost, latency and an answer_id: call record_feedback(answer_id=...,
+        success=...) afterwards so good answers are kept and bad ones evicted. Without a key or sampling
+        the answer lists the most relevant knowledge artifacts (source "none").
+        Use semantic_search to find code, analyze_code for metrics, plan_task to break work down.
+        """
+        sampler = None
+        if isinstance(sampled, CreateMessageResult | _Sampled):
+            sampler = _fixed_sampler(sampled)
+        return await ask(
+            core,
+            prompt,
+            task_type=task_type,
+            complexity=complexity,
+            context=context,
+            use_llm=use_llm,
+            sampler=sampler,
+        )
+
+    @server.resource(
+        "stats://router",
+        name="router_stats",
+        title="Agent router statistics",
+        description="ask_agent per-tier counts, hit rates, p50/p95 latency, tokens, cost and the saving "
+        "against sending every prompt to the LLM.",
+        mime_type="application/json",
+    )
+    async def router_stats_resource() -> str:
+        return (await router_stats(core)).model_dump_json(indent=2)
+
+
+def _fixed_sampler(sampled: CreateMessageResult | _Sampled):
+    """A sampler handing `ask` the answer the resolver already got from the client's model."""
+
+    async def sampler(_request: LLMRequest) -> Completion:
+        outcome = sampled if isinstance(sampled, _Sampled) else _Sampled(sampled)
+        if outcome.result is None:
+            raise RuntimeError(outcome.error or "the client returned no sample")
+        return Completion(
+            text=_result_text(outcome.result),
+            model=outcome.result.model or "client-model",
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=0.0,
+            latency_ms=outcome.latency_ms,
+        )
+
+    return sampler
