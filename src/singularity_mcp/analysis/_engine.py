@@ -328,8 +328,8 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
     defs = find_definitions(lang, root)
     function_indices = [i for i, d in enumerate(defs) if d.is_function]
     scopes = _Scopes(defs, function_indices)
-    structure = QueryCursor(lang.structure).captures(root) if lang.structure is not None else {}
-    conditions = QueryCursor(lang.complexity).captures(root) if lang.complexity is not None else {}
+    structure = QueryCursor(lang.analysis).captures(root) if lang.analysis is not None else {}
+    conditions = structure
     cyclomatic = _complexity(conditions, defs, scopes, source)
     logical = [n for n in conditions.get("cond", []) if n.type in LOGICAL_TOKENS]
     cognitive, depth = _cognitive(lang, structure, logical, defs, scopes)

@@ -26,8 +26,7 @@ class CompiledLanguage:
     spec: LanguageSpec
     language: Language
     definitions: Query | None  # @def (+ @name, @head for raw definition queries)
-    complexity: Query | None  # @cond, @arm, @arms
-    structure: Query | None  # @nest, @else, @comment, @import, @error
+    analysis: Query | None  # conditions (@cond, @arm, @arms) and structure (@nest, @else, @comment, @import)
     keywords: frozenset[bytes]  # the grammar's keyword tokens (Halstead operators)
 
     def parser(self) -> Parser:
@@ -64,34 +63,28 @@ def compiled(name: str) -> CompiledLanguage:
     """The compiled queries for language `name` (a key of `BY_NAME`)."""
     spec = BY_NAME[name]
     language = get_language(spec.grammar)
-    definitions = complexity = None
+    definitions = None
+    parts: list[str] = []
     if not spec.markup:
         def_kinds = set(spec.definitions) | set(spec.anonymous)
         definitions = _query(
             language, [_alternation(language, def_kinds, "def"), spec.definition_query], spec, "definitions"
         )
         tokens = sorted(t for t in spec.conditions if _has(language, t, False))
-        parts = [f"[{' '.join(_quote(t) for t in tokens)}] @cond" if tokens else ""]
+        parts.append(f"[{' '.join(_quote(t) for t in tokens)}] @cond" if tokens else "")
         for container, arm in spec.arms:
             if _has(language, container, True) and _has(language, arm, True):
                 parts += [f"({container} ({arm}) @arm)", f"({container}) @arms"]
         parts.append(spec.extra)
-        complexity = _query(language, parts, spec, "complexity")
-    structure = _query(
-        language,
-        [
-            "" if spec.markup else _alternation(language, NESTING_TYPES, "nest"),
-            "" if spec.markup else _alternation(language, ELSE_TYPES, "else"),
-            _alternation(language, COMMENT_TYPES, "comment"),
-            spec.comment_query,
-            "" if spec.markup else _alternation(language, IMPORT_TYPES, "import"),
-        ],
-        spec,
-        "structure",
-    )
+        parts.append(_alternation(language, NESTING_TYPES, "nest"))
+        parts.append(_alternation(language, ELSE_TYPES, "else"))
+        parts.append(_alternation(language, IMPORT_TYPES, "import"))
+    parts += [_alternation(language, COMMENT_TYPES, "comment"), spec.comment_query]
+    # one query, so one pass over the tree: conditions and structure together
+    analysis = _query(language, parts, spec, "analysis")
     keywords = frozenset(
         kind.encode()
         for i in range(language.node_kind_count)
         if not language.node_kind_is_named(i) and (kind := language.node_kind_for_id(i) or "").isidentifier()
     )
-    return CompiledLanguage(spec, language, definitions, complexity, structure, keywords)
+    return CompiledLanguage(spec, language, definitions, analysis, keywords)
