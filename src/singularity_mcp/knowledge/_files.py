@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from singularity_mcp.paths import data_path
 #: Folders under the knowledge base that hold no curated artifacts.
 SKIPPED_FOLDERS = ("schema", "learned")
 _MAX_PROBLEMS_SHOWN = 20
+_NESTED = re.compile(r"^([A-Za-z_]\w*(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.+)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,12 @@ def read_artifact_file(path: Path, folder: Path | None = None) -> tuple[Artifact
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            problems.append(f"{shown}: {_field(err['loc'], data)}: {err['msg']}")
+            field, message = _field(err["loc"], data), err["msg"].removeprefix("Value error, ")
+            # Model validators report a path below their own field first ("steps[1].depends_on: ...").
+            nested = _NESTED.match(message)
+            if nested:
+                field, message = f"{field}.{nested.group(1)}", nested.group(2)
+            problems.append(f"{shown}: {field}: {message}")
         return None, problems
     problems = []
     if folder is not None:

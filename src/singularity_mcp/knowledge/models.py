@@ -151,7 +151,7 @@ class RuleTriggers(_Strict):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"patterns[{i}] is not a valid regular expression: {exc}") from None
+                raise ValueError(f"item {i} is not a valid regular expression: {exc}") from None
         return patterns
 
     @model_validator(mode="after")
