@@ -7,13 +7,22 @@ sampling goes to the test client's `sampling_callback`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
-from mcp_types import CreateMessageRequestParams, CreateMessageResult, ErrorData, TextContent
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp_types import (
+    CallToolResult,
+    CreateMessageRequestParams,
+    CreateMessageResult,
+    ErrorData,
+    InputRequiredResult,
+    TextContent,
+)
 
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
@@ -155,3 +164,40 @@ def test_cli_ask_and_stats(settings: Settings, agent_env: dict[str, str], import
     )  # fmt: skip
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["total"] >= 1
+
+
+async def test_sampling_on_a_2026_07_28_connection_rides_input_required(
+    settings: Settings, agent_env: dict[str, str], imported
+) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "singularity_mcp", "serve"], env=server_env(settings, **agent_env),
+        cwd=str(REPO_ROOT),
+    )  # fmt: skip
+
+    async def sampling_callback(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        raise AssertionError("on 2026-07-28 sampling must ride InputRequiredResult, not a server request")
+
+    with open(os.devnull, "w") as devnull:  # noqa: ASYNC230
+        async with (
+            stdio_client(params, errlog=devnull) as (read, write),
+            ClientSession(read, write, sampling_callback=sampling_callback) as session,
+        ):
+            discovered = await session.discover()
+            assert session.protocol_version == "2026-07-28", discovered
+            arguments = {"prompt": "How do I pin a transitive dependency with uv?"}
+            first = await session.call_tool("ask_agent", arguments, allow_input_required=True)
+            assert isinstance(first, InputRequiredResult), first
+            ((key, request),) = first.input_requests.items()
+            assert request.method == "sampling/createMessage"
+            assert "pin a transitive dependency" in request.params.messages[0].content.text
+            reply = CreateMessageResult(
+                role="assistant", content=TextContent(type="text", text="Add it to [tool.uv] constraint-dependencies."),
+                model="client-llm-2", stop_reason="endTurn",
+            )  # fmt: skip
+            final = await session.call_tool(
+                "ask_agent", arguments, input_responses={key: reply}, request_state=first.request_state,
+                allow_input_required=True,
+            )  # fmt: skip
+            assert isinstance(final, CallToolResult) and not final.is_error, final
+            assert final.structured_content["source"] == "sampling"
+            assert final.structured_content["model"] == "client-llm-2"
