@@ -56,5 +56,5 @@ async def test_live_audit_of_this_repository(live: ClientSession) -> None:
     names = {d["name"].lower() for d in data["audit"]["dependencies"]}
     assert {"mcp", "httpx2", "psycopg"} <= names
     assert all(
-        d["latest"] for d in data["audit"]["dependencies"] if d["ecosystem"] == "pypi" and not d["error"]
+        d["latest"] for d in data["audit"]["dependencies"] if d["ecosystem"] == "pypi" and not d.get("error")
     )

@@ -8,7 +8,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx2
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Spawn = Callable[..., None]
+AdvisorySource = Literal["osv", "pypi"] | None
 _GO_MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]{0,250}$")
 _EMBED_BATCH = 512
 _EMBED_ROUNDS = 20  # at most 10,240 newly cached packages embedded per search
@@ -231,7 +232,7 @@ class PackageService:
 
     async def advisories(
         self, ecosystem: str, facts: PackageFacts | None, version: str, name: str | None = None
-    ) -> tuple[list[Advisory], str | None, str | None]:
+    ) -> tuple[list[Advisory], AdvisorySource, str | None]:
         """OSV advisories for one version: (advisories, source, note). Never raises for OSV trouble."""
         name = name or (facts.name if facts else "")
         key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type]
@@ -482,10 +483,11 @@ class PackageService:
                 if not _GO_MODULE.fullmatch(item.name) or ".." in item.name:
                     raise InvalidInput(f"{item.name!r} is not a Go module path")
                 entry.wanted = check_version(item.requirement)
-                entry.advisories, _, note = await self.advisories("go", None, entry.wanted, name=item.name)
-                entry.error = note
+                found = await self.advisories("go", None, entry.wanted, name=item.name)
+                entry.advisories, entry.advisories_source = found[0], found[1]
+                entry.error = found[2] if found[1] is None else None
                 return entry
-            ecosystem: Ecosystem = item.ecosystem  # type: ignore[assignment]
+            ecosystem: Ecosystem = item.ecosystem
             name = check_name(ecosystem, item.name)
             facts, _, entry.stale = await self.package(ecosystem, name)
             entry.latest, entry.license = facts.latest_version, facts.license
@@ -503,8 +505,9 @@ class PackageService:
                 entry.deprecated = facts.deprecated
             elif entry.wanted in facts.yanked_versions:
                 entry.deprecated = "yanked"
-            entry.advisories, _, note = await self.advisories(ecosystem, facts, entry.wanted)
-            entry.error = note
+            found = await self.advisories(ecosystem, facts, entry.wanted)
+            entry.advisories, entry.advisories_source = found[0], found[1]
+            entry.error = found[2] if found[1] is None else None
         except SingularityError as exc:
             entry.error = str(exc)
         return entry

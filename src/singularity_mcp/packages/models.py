@@ -152,9 +152,12 @@ class AuditEntry(BaseModel):
     """True when the latest release falls outside the requirement (an upgrade needs a manifest edit)."""
     license: str | None = None
     advisories: list[Advisory] = Field(default_factory=list)
+    advisories_source: Literal["osv", "pypi"] | None = None
+    """Where `advisories` came from; None means they could not be checked (see `error`)."""
     deprecated: str | None = None
     stale: bool | None = None
     error: str | None = None
+    """Why this dependency could not be fully checked."""
 
 
 class AuditReport(BaseModel):
