@@ -171,3 +171,25 @@ async def test_plan_list_and_markdown(database: Database) -> None:
     text = planning.plan_markdown(view)
     assert text.startswith(f"# Plan {view.plan_id}: Upgrade Django to 5.1")
     assert f"**Next:** {view.next.id}" in text if view.next else False
+
+
+async def test_decompose_without_a_fitting_template_asks_for_subtasks(database: Database) -> None:
+    pool = database.pool
+    view = await planning.create_plan(
+        pool,
+        "launch",
+        decomposer=Decomposer(_templates),
+        subtasks=[SubtaskSpec(title="Write the announcement"), SubtaskSpec(title="Fix the crash on login")],
+    )
+    with pytest.raises(InvalidInput, match="pass subtasks"):
+        await planning.decompose_task(pool, view.plan_id, "1", decomposer=Decomposer(_templates))
+    forced = await planning.decompose_task(
+        pool, view.plan_id, "1", decomposer=Decomposer(_templates), method="template"
+    )
+    assert any(t.parent_id == "1" for t in forced.tasks)
+    fitting = await planning.decompose_task(pool, view.plan_id, "2", decomposer=Decomposer(_templates))
+    children = [t for t in fitting.tasks if t.parent_id == "2"]
+    assert children and all(t.source_artifacts == ["bug-fix"] for t in children)
+    assert fitting.ready[0].startswith("1."), "the new subtasks are what is ready, not their phase"
+    with pytest.raises(InvalidInput, match="already has subtasks"):
+        await planning.decompose_task(pool, view.plan_id, "2", decomposer=Decomposer(_templates))

@@ -57,9 +57,11 @@ class Decomposer:
         subtasks: Sequence[SubtaskSpec] | None = None,
         count_hint: int | None = None,
         parent: str | None = None,
+        require_fit: bool = False,
     ) -> Decomposition:
         """Explicit `subtasks` win; `auto` takes a well-matching template, else the LLM when configured,
-        else the best template; `template` / `llm` force one (an unusable LLM answer is refused)."""
+        else the best template (or, with `require_fit`, refuses); `template` / `llm` force one (an
+        unusable LLM answer is refused)."""
         if subtasks:
             return Decomposition(list(subtasks), "explicit", confidence=EXPLICIT_CONFIDENCE)
         match_text = goal if not context else f"{goal}\n{context[:500]}"
@@ -70,6 +72,12 @@ class Decomposer:
             if not matches:
                 raise NotConfigured("no decomposition templates are available: check the knowledge base")
             best = matches[0]
+            if require_fit and method == "auto" and not best.good:
+                raise InvalidInput(
+                    f"no decomposition template fits {goal[:120]!r} (closest: {best.template.artifact_id}) and no "
+                    "LLM is configured: pass subtasks=[{title, ...}, ...], or decomposer='template' to use "
+                    "the closest template anyway"
+                )
             notes = [
                 f"template {best.template.artifact_id} (score {best.score:.2f}"
                 + (f", keywords: {', '.join(best.matched)}" if best.matched else "")

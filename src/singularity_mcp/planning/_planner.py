@@ -92,6 +92,7 @@ async def decompose_task(
         subtasks=subtasks,
         count_hint=task.recommended_subtasks,
         parent=f"{task_id} {task.title!r} of the plan for {current.goal!r}",
+        require_fit=True,  # a plan's step rarely fits a whole-goal template: better ask than guess
     )
 
     def change(plan: Plan) -> list[str]:
