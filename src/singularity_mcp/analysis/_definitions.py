@@ -160,7 +160,12 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
     if compiled.definitions is None:
         return []
     found: dict[int, RawDefinition] = {}
-    for _, captures in QueryCursor(compiled.definitions).matches(root):
+    cursor = QueryCursor(compiled.definitions)
+    if spec.definition_query:  # the keyword-call form needs each match's @head and @name together
+        matches = [captures for _, captures in cursor.matches(root)]
+    else:  # plain node types: captures are cheaper than matches
+        matches = [{"def": [node]} for node in cursor.captures(root).get("def", [])]
+    for captures in matches:
         node = captures["def"][0]
         if node.id in found or node.type == "ERROR":
             continue
