@@ -39,6 +39,7 @@ __all__ = [
     "chunk_source",
     "detect_language",
     "estimate_tokens",
+    "normalize_language",
     "supported_languages",
 ]
 
