@@ -132,7 +132,9 @@ def run_ours_pool(files: list[tuple[str, str]]) -> None:
 
     batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)]
     workers = len(os.sched_getaffinity(0))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["singularity_mcp.analysis"])  # as analyze_folder does
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         list(pool.map(analyze_batch, batches))
 
 

@@ -186,6 +186,9 @@ async def analyze_folder(root: Path, workers: int | None = None) -> FolderAnalys
         loop = asyncio.get_running_loop()
         # forkserver: the server process holds threads (event loop, pools) that fork would copy badly
         context = multiprocessing.get_context("forkserver")
+        # workers fork from a server that has the engine imported already (only takes effect before the
+        # forkserver's first start; harmless afterwards)
+        context.set_forkserver_preload(["singularity_mcp.analysis"])
         with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=context) as pool:
             for batch_result in await asyncio.gather(
                 *(loop.run_in_executor(pool, analyze_batch, batch) for batch in batches)
