@@ -193,3 +193,28 @@ async def test_decompose_without_a_fitting_template_asks_for_subtasks(database: 
     assert fitting.ready[0].startswith("1."), "the new subtasks are what is ready, not their phase"
     with pytest.raises(InvalidInput, match="already has subtasks"):
         await planning.decompose_task(pool, view.plan_id, "2", decomposer=Decomposer(_templates))
+
+
+async def test_not_before_and_estimates_round_trip(database: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    pool = database.pool
+    view = await planning.create_plan(
+        pool,
+        "timed",
+        decomposer=Decomposer(_templates),
+        subtasks=[SubtaskSpec(title="a"), SubtaskSpec(title="b")],
+    )
+    later = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)  # naive: taken as UTC
+    view = await planning.update_task(
+        pool, view.plan_id, "1", not_before=later, estimate_hours=2.5, priority="high"
+    )
+    assert view.ready == ["2"]
+    stored = await planning.get_plan(pool, view.plan_id)
+    assert stored.tasks[0].not_before == later.replace(tzinfo=UTC)
+    assert stored.tasks[0].estimate_hours == 2.5 and stored.tasks[0].priority == "high"
+    assert stored.critical_path == ["1"] and stored.critical_path_hours == 2.5
+    view = await planning.update_task(
+        pool, view.plan_id, "1", not_before=datetime.now(UTC) - timedelta(minutes=1)
+    )
+    assert view.ready == ["1", "2"] and view.next is not None and view.next.id == "1"

@@ -23,6 +23,7 @@ from singularity_mcp.planning.models import (
     SubtaskSpec,
     TaskStatus,
     TaskView,
+    as_utc,
     task_sort_key,
 )
 
@@ -148,8 +149,8 @@ async def update_task(
             changes.append(f"{task_id}: estimate {estimate_hours} h")
             task.estimate_hours = estimate_hours
         if not_before is not None:
-            changes.append(f"{task_id}: not before {not_before.isoformat()}")
-            task.not_before = not_before
+            task.not_before = as_utc(not_before)
+            changes.append(f"{task_id}: not before {task.not_before.isoformat()}")
         if status is not None:
             changes += set_status(plan, task_id, status, note=note)
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
@@ -17,6 +17,11 @@ PRIORITY_RANK: dict[str, int] = {"high": 0, "medium": 1, "low": 2}
 SATISFIED: frozenset[str] = frozenset({"done", "cancelled"})
 # Terminal for the work itself; propagation never rewrites these on its own.
 CLOSED: frozenset[str] = frozenset({"done", "cancelled", "failed"})
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC (never as the database server's local time)."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def task_sort_key(task_id: str) -> tuple[int, ...]:
@@ -49,6 +54,8 @@ class Task(BaseModel):
     position: int = 0
     """Order among siblings."""
     note: str | None = None
+
+    _not_before_utc = field_validator("not_before")(lambda cls, v: as_utc(v))
 
 
 class Plan(BaseModel):
@@ -143,6 +150,8 @@ class SubtaskSpec(BaseModel):
         if not value:
             raise ValueError("title is empty")
         return value
+
+    _not_before_utc = field_validator("not_before")(lambda cls, v: as_utc(v))
 
     @field_validator("depends_on", mode="before")
     @classmethod
