@@ -187,3 +187,15 @@ async def test_search_by_meaning_over_cached_and_registry_packages(
     assert {r.name for r in filtered.results or []} >= {"express"}
     merged = await service.search("promise based http client", ecosystem="npm", top_k=5)
     assert {r.name: r.source for r in merged.results or []}["axios"] == "registry"
+
+
+async def test_an_unreadable_document_is_a_clear_error(make_service: Make, recorded: Recorded) -> None:
+    recorded.overrides["/pypi/pypi/broken/json"] = (
+        200,
+        {"Content-Type": "application/json"},
+        b'{"releases": 5}',
+    )
+    with pytest.raises(
+        Unavailable, match="registry sent a package document for 'broken' this version cannot read"
+    ):
+        await make_service().lookup("broken", "pypi")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import httpx2
 
 from singularity_mcp.errors import NotFound, SingularityError
@@ -47,14 +48,26 @@ class NpmClient:
         await self._downloads.aclose()
 
     async def package(self, name: str) -> PackageFacts:
-        try:
-            doc = await self._http.get(_path(name))
-        except NotFound:
+        downloads: list[int | None] = [None]
+
+        async def weekly() -> None:
+            downloads[0] = await self._weekly_downloads(name)
+
+        failed: SingularityError | None = None
+        async with anyio.create_task_group() as tg:  # the two APIs at once
+            tg.start_soon(weekly)
+            try:
+                doc = await self._http.get(_path(name))
+            except SingularityError as exc:
+                failed = exc
+                tg.cancel_scope.cancel()
+        if isinstance(failed, NotFound):
             raise NotFound(f"npm has no package named {name!r}") from None
+        if failed is not None:
+            raise failed
         facts = parse_package(doc)
-        facts.downloads, facts.downloads_period = await self._weekly_downloads(name), "last week"
-        if facts.downloads is None:
-            facts.downloads_period = None
+        facts.downloads = downloads[0]
+        facts.downloads_period = "last week" if facts.downloads is not None else None
         return facts
 
     async def release(self, name: str, version: str) -> ReleaseFacts | None:

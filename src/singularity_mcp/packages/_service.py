@@ -297,6 +297,12 @@ class PackageService:
             ) from None
         except NotFound:
             value = None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a document we cannot read
+            logger.exception("unreadable %s %s document for %s", ecosystem, kind, key)
+            raise Unavailable(
+                f"the {ecosystem} registry sent a {kind} document for {key!r} this version cannot read "
+                f"({type(exc).__name__}); try again later or report it"
+            ) from exc
         payload = value.model_dump(mode="json") if value is not None else None
         extra: dict[str, Any] = {}
         if isinstance(value, PackageFacts):
