@@ -161,13 +161,15 @@ def register(server: MCPServer, core: Core) -> None:
           reopens a task and unblocks what it blocked. A dependency that would close a cycle is refused
           with the cycle spelled out.
         - `decompose` (plan_id, task_id, optional subtasks): add a level of subtasks under one task
-          (use it for tasks with `recommended_subtasks`).
+          (use it for tasks with `recommended_subtasks`); without subtasks it needs a fitting template or
+          an LLM, else it asks you for the subtasks.
         - `get` (plan_id): the plan as it is.
         `subtasks` items: {title, description, key, depends_on: [keys or 1-based positions in the list, or
         existing task ids], complexity 1-10, priority, acceptance_criteria, estimate_hours}.
         Every answer is the whole plan: tasks (id like "2.1", parent_id, depth, depends_on, status,
         complexity, confidence), `ready` (tasks that can start now), `order` (a valid execution order),
         `next`, and the critical path. Plans persist; list them with the resource plan://plans.
+        Not for questions (use ask_agent) or finding code (use semantic_search).
         """
         has_change = bool(status or add_depends_on or remove_depends_on or priority or note is not None) or (
             estimate_hours is not None or not_before is not None
@@ -194,6 +196,8 @@ def register(server: MCPServer, core: Core) -> None:
             return _result(view)
         if plan_id is None:
             raise InvalidInput(f"action {chosen!r} needs plan_id (from the answer to action 'create')")
+        if chosen in ("get", "next") and has_change:
+            raise InvalidInput(f"action {chosen!r} changes nothing: use action 'update' to change a task")
         if chosen in ("update", "decompose") and not task_id:
             raise InvalidInput(f"action {chosen!r} needs task_id (an id like '2' or '2.1' from the plan)")
         assert task_id is not None or chosen in ("get", "next")
