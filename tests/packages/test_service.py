@@ -199,3 +199,31 @@ async def test_an_unreadable_document_is_a_clear_error(make_service: Make, recor
         Unavailable, match="registry sent a package document for 'broken' this version cannot read"
     ):
         await make_service().lookup("broken", "pypi")
+
+
+async def test_pypi_own_record_stands_in_when_osv_is_down(make_service: Make, recorded: Recorded) -> None:
+    """PyPI's per-version document carries OSV-sourced vulnerabilities; they answer while OSV is down."""
+    version_doc = {
+        "info": {
+            "name": "httpx",
+            "version": "0.27.0",
+            "requires_dist": ["anyio", "sniffio"],
+            "yanked": False,
+        },
+        "urls": [{"upload_time_iso_8601": "2024-02-21T13:07:52.000000Z"}],
+        "vulnerabilities": [  # a made-up record, for this test only
+            {
+                "id": "TEST-ONLY-0001",
+                "aliases": [],
+                "summary": "example",
+                "fixed_in": ["0.28.0"],
+                "link": None,
+            }
+        ],
+    }
+    recorded.overrides["/pypi/pypi/httpx/0.27.0/json"] = (200, {}, json.dumps(version_doc).encode())
+    recorded.overrides["/osv/v1/query"] = (503, {"Retry-After": "0"}, b"")
+    result = await make_service().lookup("httpx", "pypi", "0.27.0")
+    assert [a.id for a in result.advisories] == ["TEST-ONLY-0001"] and result.advisories_source == "pypi"
+    assert {d.name for d in result.dependencies or []} == {"anyio", "sniffio"}
+    assert any("advisories from PyPI's own record" in n for n in result.notes)

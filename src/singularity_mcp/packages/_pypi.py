@@ -57,6 +57,9 @@ class PyPIClient:
             deprecated=_yanked(info),
             license=_license(info),
             dependencies=_dependencies(info),
+            advisories=[_advisory(v) for v in doc["vulnerabilities"] if not v.get("withdrawn")]
+            if isinstance(doc.get("vulnerabilities"), list)
+            else None,
         )
 
     async def search(self, query: str, limit: int) -> list[PackageHit]:

@@ -196,16 +196,21 @@ class PackageService:
                 f"cached facts from {fetched_at:%Y-%m-%d %H:%M} UTC (older than the cache TTL); "
                 "a refresh runs in the background"
             )
+        release = None
         if version and version != facts.latest_version:
-            await self._apply_release(result, facts, version)
+            release = await self._apply_release(result, facts, version)
         if target:
-            advisories, source, note = await self.advisories(ecosystem, facts, target)
+            fallback = release.advisories if release else None
+            advisories, source, note = await self.advisories(ecosystem, facts, target, fallback=fallback)
             result.advisories, result.advisories_source = advisories, source
             if note:
                 result.notes.append(note)
         return result
 
-    async def _apply_release(self, result: PackageLookupResult, facts: PackageFacts, version: str) -> None:
+    async def _apply_release(
+        self, result: PackageLookupResult, facts: PackageFacts, version: str
+    ) -> ReleaseFacts | None:
+        """Fill `result` with what the registry says about `version`; return its release facts if any."""
         client = self.clients[facts.ecosystem]
         key = cache_key(facts.ecosystem, facts.name)
         payload, _, _ = await self._cached(
@@ -218,7 +223,7 @@ class PackageService:
             result.dependencies = release.dependencies
             result.deprecated = release.deprecated
             result.license = release.license or facts.license
-            return
+            return release
         if version not in facts.all_versions:
             recent = ", ".join(v.version for v in facts.versions[:5])
             raise NotFound(
@@ -229,11 +234,19 @@ class PackageService:
         result.dependencies = None
         result.deprecated = "yanked" if version in facts.yanked_versions else None
         result.notes.append(f"{client.label} gave no per-version document: dependencies of {version} unknown")
+        return None
 
     async def advisories(
-        self, ecosystem: str, facts: PackageFacts | None, version: str, name: str | None = None
+        self,
+        ecosystem: str,
+        facts: PackageFacts | None,
+        version: str,
+        name: str | None = None,
+        fallback: list[Advisory] | None = None,
     ) -> tuple[list[Advisory], AdvisorySource, str | None]:
-        """OSV advisories for one version: (advisories, source, note). Never raises for OSV trouble."""
+        """OSV advisories for one version: (advisories, source, note). Never raises for OSV trouble: when
+        OSV is out of reach, PyPI's own record (`fallback` for that version, or the package document's for
+        the latest) stands in, else the advisories are reported as not checked."""
         name = name or (facts.name if facts else "")
         key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type]
 
@@ -243,6 +256,8 @@ class PackageService:
         try:
             payload, _, _ = await self._cached("advisories", ecosystem, key, version, fetch)
         except Unavailable as exc:
+            if fallback is not None:
+                return fallback, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
             if facts and facts.advisories_source == "pypi" and version == facts.latest_version:
                 return facts.advisories, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
             return [], None, f"advisories not checked: {exc}"

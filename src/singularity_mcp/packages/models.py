@@ -50,6 +50,8 @@ class ReleaseFacts(BaseModel):
     license: str | None = None
     dependencies: list[Dependency] | None = None
     """None when the registry did not say (distinct from an empty list)."""
+    advisories: list[Advisory] | None = None
+    """The registry's own advisory list for this version (PyPI publishes one); None when it has none."""
 
 
 class PackageFacts(BaseModel):
