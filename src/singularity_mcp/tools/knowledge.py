@@ -39,16 +39,19 @@ _MAX_COMPLETIONS = 100
 
 
 class _Listeners:
-    """Clients to tell when the artifact list changes: legacy sessions seen listing resources, plus the
-    SDK's subscription bus (2026-07-28 `subscriptions/listen` streams)."""
+    """Clients to tell when the artifact list changes: connections seen listing resources (handshake-era
+    sessions), plus the SDK's subscription bus (2026-07-28 `subscriptions/listen` streams)."""
 
     def __init__(self, server: MCPServer) -> None:
         self._server = server
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        # A ServerSession is a per-request proxy; the connection behind it lives as long as the client.
+        self._connections: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 
     def remember(self, session: Any) -> None:
-        with contextlib.suppress(TypeError):  # not weak-referenceable: skip rather than keep it alive
-            self._sessions.add(session)
+        connection = getattr(session, "_connection", None)
+        if connection is not None:
+            with contextlib.suppress(TypeError):  # not weak-referenceable: skip rather than keep it alive
+                self._connections[connection] = None
 
     async def resources_changed(self) -> None:
         bus = getattr(self._server, "_subscriptions", None)
@@ -56,11 +59,11 @@ class _Listeners:
             from mcp.server.subscriptions import ResourcesListChanged
 
             await bus.publish(ResourcesListChanged())
-        for session in list(self._sessions):
+        for connection in list(self._connections):
             try:
-                await session.send_resource_list_changed()
-            except Exception:  # a closed session: forget it
-                self._sessions.discard(session)
+                await connection.outbound.notify("notifications/resources/list_changed", None)
+            except Exception:  # the client went away: forget it
+                self._connections.pop(connection, None)
 
 
 def _knowledge_folder(core: Core) -> Path:
