@@ -103,3 +103,51 @@ async def test_failure_cycle_and_errors_through_the_client(mcp: ClientSession) -
     assert any(p["plan_id"] == plan_id and p["uri"] == f"plan://{plan_id}" for p in listing["plans"])
     templates = {t.uri_template for t in (await mcp.list_resource_templates()).resource_templates}
     assert {"plan://{plan_id}", "plan://{plan_id}/markdown"} <= templates
+
+
+async def test_llm_decomposition_through_the_server(settings: Any, database: Any) -> None:
+    """A spawned server with a key, its Anthropic base URL pointing at a local fake: a goal no template
+    fits goes to the LLM (malformed first answer, then a valid one), a fitting one stays on a template."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.conftest import mcp_client
+    from tests.planning.test_decompose import GOOD, message
+
+    answers = ['{"tasks": [{"key": "a", "title": "cut off', json.dumps(GOOD)]
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            bodies.append(body)
+            data = json.dumps(message(answers.pop(0), body["model"])).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "ANTHROPIC_API_KEY": "sk-test-key",
+        "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+    }
+    try:
+        async with mcp_client(settings, env=env) as session:
+            plan = await call(session, goal="Let people sign in with their Google account")
+            assert plan["source"].startswith("llm:")
+            assert [t["title"] for t in plan["tasks"]][:1] == ["Design the token schema"]
+            assert plan["ready"] == ["1"] and plan["order"] == ["1", "2", "3"]
+            flow = plan["tasks"][1]
+            assert flow["complexity"] == 8 and flow["recommended_subtasks"] == 4
+            assert len(bodies) == 2, "the truncated answer was refused and asked for again"
+            fitting = await call(session, goal="Fix the crash when saving an empty file")
+            assert fitting["source"] == "template:bug-fix" and len(bodies) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
