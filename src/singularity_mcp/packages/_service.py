@@ -127,18 +127,18 @@ class PackageService:
         candidates = [e for e in ECOSYSTEMS if is_valid_name(e, name)]
         if not candidates:
             raise InvalidInput(f"{name[:80]!r} is not a valid package name in any of {', '.join(ECOSYSTEMS)}")
-        outcomes: dict[Ecosystem, PackageLookupResult | SingularityError] = {}
+        outcomes: dict[Ecosystem, PackageFacts | SingularityError] = {}
 
         async def one(eco: Ecosystem) -> None:
             try:
-                outcomes[eco] = await self._lookup_one(eco, name, version)
+                outcomes[eco] = (await self.package(eco, name))[0]
             except SingularityError as exc:
                 outcomes[eco] = exc
 
         async with anyio.create_task_group() as tg:
             for eco in candidates:
                 tg.start_soon(one, eco)
-        found = [r for e in candidates if isinstance(r := outcomes[e], PackageLookupResult)]
+        found = [f for e in candidates if isinstance(f := outcomes[e], PackageFacts)]
         failed = {e: r for e, r in outcomes.items() if isinstance(r, Unavailable)}
         if not found:
             if failed:
@@ -148,24 +148,23 @@ class PackageService:
                 )
             where = ", ".join(self.clients[e].label for e in candidates)
             raise NotFound(f"no package named {name!r} on {where}: check the spelling or pass ecosystem")
-        found.sort(key=lambda r: -(r.version_count or 0))
-        primary, others = found[0], found[1:]
+        found.sort(key=lambda f: -f.version_count)  # stable: ties keep the ECOSYSTEMS order
+        first, others = found[0], found[1:]
+        primary = await self._lookup_one(first.ecosystem, name, version)
         primary.also_found_in = [
             PackageHit(
-                ecosystem=o.ecosystem or "pypi",
-                name=o.name or name,
+                ecosystem=o.ecosystem,
+                name=o.name,
                 latest_version=o.latest_version,
-                description=o.description or "",
+                description=o.description[:300],
                 license=o.license,
                 downloads=o.downloads,
-                source="cache" if o.stale is not None else "registry",
             )
             for o in others
         ]
         if others:
             primary.notes.append(
-                f"{name!r} also exists on {', '.join(o.ecosystem or '' for o in others)}: "
-                "pass ecosystem to choose"
+                f"{name!r} also exists on {', '.join(o.ecosystem for o in others)}: pass ecosystem to choose"
             )
         for eco, exc in failed.items():
             primary.notes.append(f"{eco} not checked: {exc}")
@@ -379,6 +378,8 @@ class PackageService:
         if self._embedder is None:
             raise InvalidInput("search by meaning needs the embedder; this service was built without one")
         notes: list[str] = []
+        if min_downloads is not None and ecosystem in (None, "pypi"):
+            notes.append("PyPI publishes no download counts, so min_downloads leaves PyPI packages out")
         embedder = await self._embedder()
         registry_hits = await self._registry_search(query, ecosystem, top_k, notes)
         await self._embed_cached_packages(embedder)
