@@ -168,6 +168,27 @@ async def test_record_feedback_tool(kb_server: KnowledgeServer) -> None:
     assert bogus_answer.is_error
 
 
+async def test_feedback_on_an_answer_reaches_the_artifacts_it_used(kb_server: KnowledgeServer) -> None:
+    session = kb_server.session
+    tools = {t.name for t in (await session.list_tools()).tools}
+    if "ask_agent" not in tools:
+        pytest.skip("ask_agent is not registered in this build")
+    asked = await session.call_tool(
+        "ask_agent", {"prompt": "How do I undo the last commit?", "task_type": "general", "use_llm": False}
+    )
+    assert not asked.is_error, asked.content
+    answer = asked.structured_content
+    assert answer["source"] == "rule"
+
+    result = await session.call_tool("record_feedback", {"answer_id": answer["answer_id"], "success": True})
+    assert not result.is_error, result.content
+    feedback = result.structured_content
+    assert feedback["answer"]["answer_id"] == answer["answer_id"]
+    used = {f["artifact_id"]: f for f in feedback["artifacts_used"]}
+    assert "rule-git-undo-last-commit" in used
+    assert used["rule-git-undo-last-commit"]["success_count"] >= 1
+
+
 async def test_editing_the_folder_reimports_and_notifies(kb_server: KnowledgeServer) -> None:
     session = kb_server.session
     before = {str(r.uri) for r in (await session.list_resources()).resources}  # this session now listens
