@@ -89,18 +89,25 @@ async def _templates(core: Core) -> list[Any]:
 
 
 async def _curated_templates(core: Core) -> list[Any]:
+    """Read once per process (the server re-imports the knowledge base at start, so does this)."""
     import anyio
 
     from singularity_mcp.planning import Template
 
     try:
-        from singularity_mcp.knowledge import load_artifact_files
+        from singularity_mcp.knowledge import validate_folder
 
-        artifacts = await anyio.to_thread.run_sync(load_artifact_files)
+        files, problems = await anyio.to_thread.run_sync(validate_folder)
     except Exception as exc:
         logger.warning("planning: cannot read the knowledge base templates (%s); using the built-in one", exc)
         return []
-    return [Template.from_artifact(a) for a in artifacts if a.artifact_type == "decomposition_template"]
+    if problems:  # one broken artifact must not take the good templates down with it
+        logger.warning("planning: %d knowledge base problem(s), e.g. %s", len(problems), problems[0])
+    return [
+        Template.from_artifact(f.artifact)
+        for f in files
+        if f.artifact.artifact_type == "decomposition_template"
+    ]
 
 
 async def record_template_usage(core: Core, artifact_ids: list[str]) -> None:
