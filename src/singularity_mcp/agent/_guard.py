@@ -16,6 +16,7 @@ _POLITE = re.compile(
     r"\b(please|pls|thanks|thank you|kindly|hey|hi|hello|could you|can you|would you|will you)\b[,!]?\s*"
 )
 _SPACE = re.compile(r"\s+")
+_MAX_WORDS = 2000
 
 
 def normalise(prompt: str) -> str:
@@ -170,6 +171,8 @@ class Signature:
     identifiers: frozenset[str]
     poles: tuple[tuple[int, ...], ...]
     """Per opposing-words axis, the poles mentioned (sorted), only for axes the prompt touches."""
+    words: frozenset[str] = frozenset()
+    """Plain words, so an identifier found by its case (`WaitGroup`) still agrees with `WAITGROUP`."""
 
     def to_json(self) -> dict:
         return {
@@ -178,6 +181,7 @@ class Signature:
             "technologies": sorted(self.technologies),
             "identifiers": sorted(self.identifiers),
             "poles": [list(p) for p in self.poles],
+            "words": sorted(self.words),
         }
 
     @classmethod
@@ -188,6 +192,7 @@ class Signature:
             technologies=frozenset(data.get("technologies", ())),
             identifiers=frozenset(data.get("identifiers", ())),
             poles=tuple(tuple(p) for p in data.get("poles", ())),
+            words=frozenset(data.get("words", ())),
         )
 
 
@@ -217,6 +222,7 @@ def signature(prompt: str) -> Signature:
         technologies=frozenset(technologies),
         identifiers=frozenset(identifiers),
         poles=tuple(poles),
+        words=frozenset(sorted(set(re.findall(r"[a-z0-9]+", lower)))[:_MAX_WORDS]),
     )
 
 
@@ -230,6 +236,11 @@ def _canonical_number(token: str) -> str:
     return text + "%" if token.endswith("%") else text
 
 
+def _unmatched(a: Signature, b: Signature) -> list[tuple[str, Signature]]:
+    """Identifiers one prompt has and the other lacks, each with the prompt lacking it."""
+    return [(t, b) for t in a.identifiers - b.identifiers] + [(t, a) for t in b.identifiers - a.identifiers]
+
+
 def disagreement(a: Signature, b: Signature) -> str | None:
     """Why a cached answer for one prompt must not serve the other, or None when they agree."""
     if a.numbers != b.numbers:
@@ -238,7 +249,7 @@ def disagreement(a: Signature, b: Signature) -> str | None:
         return "negation differs"
     if a.technologies != b.technologies:
         return "languages or technologies differ"
-    if a.identifiers != b.identifiers:
+    if any(not (t.isalnum() and t in other.words) for t, other in _unmatched(a, b)):
         return "identifiers differ"
     if a.poles != b.poles:
         return "opposing words differ (e.g. ascending/descending, min/max, before/after)"
