@@ -190,8 +190,8 @@ def _cognitive(
     return cognitive, depth
 
 
-def _line_metrics(source: bytes, lines: list[bytes], comments: list[Node]) -> tuple[int, int, int]:
-    """(blank lines, comment-only lines, lines holding comments) for a file."""
+def _line_metrics(lines: list[bytes], comments: list[Node]) -> tuple[int, int]:
+    """(blank lines, comment-only lines) of a file; a line with code and a comment counts as code."""
     blank = {i for i, line in enumerate(lines) if not line.strip()}
     comment_only: set[int] = set()
     for node in comments:
@@ -208,7 +208,7 @@ def _line_metrics(source: bytes, lines: list[bytes], comments: list[Node]) -> tu
             if line == last and after.strip() and line == node.end_point[0]:
                 continue
             comment_only.add(line)
-    return len(blank), len(comment_only), len(comment_only)
+    return len(blank), len(comment_only)
 
 
 _TOKEN = re.compile(rb"[A-Za-z_$][\w$]*|\d[\w.]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[^\s\w\"'$]{1,3}")
@@ -413,7 +413,7 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
                 Finding(rule="todo", severity="info", line=line, message=f"{tag}: {rest}" if rest else tag)
             )
 
-    blank, comment_lines, _ = _line_metrics(source, lines, comments)
+    blank, comment_lines = _line_metrics(lines, comments)
     loc = len(lines)
     sloc = max(0, loc - blank - comment_lines)
     function_ccn = [cyclomatic[i] for i in function_indices]
