@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import anyio
 import pytest
@@ -201,7 +202,9 @@ async def test_an_unreadable_document_is_a_clear_error(make_service: Make, recor
         await make_service().lookup("broken", "pypi")
 
 
-async def test_pypi_own_record_stands_in_when_osv_is_down(make_service: Make, recorded: Recorded) -> None:
+async def test_pypi_own_record_stands_in_when_osv_is_down(
+    make_service: Make, recorded: Recorded, tmp_path: Path
+) -> None:
     """PyPI's per-version document carries OSV-sourced vulnerabilities; they answer while OSV is down."""
     version_doc = {
         "info": {
@@ -223,6 +226,10 @@ async def test_pypi_own_record_stands_in_when_osv_is_down(make_service: Make, re
     }
     recorded.overrides["/pypi/pypi/httpx/0.27.0/json"] = (200, {}, json.dumps(version_doc).encode())
     recorded.overrides["/osv/v1/query"] = (503, {"Retry-After": "0"}, b"")
+    (tmp_path / "requirements.txt").write_text("httpx==0.27.0\n")
+    audit = (await make_service().audit(tmp_path)).audit  # the audit finds the record on its own
+    assert audit is not None and audit.vulnerable == 1
+    assert audit.dependencies[0].advisories_source == "pypi" and audit.dependencies[0].error is None
     result = await make_service().lookup("httpx", "pypi", "0.27.0")
     assert [a.id for a in result.advisories] == ["TEST-ONLY-0001"] and result.advisories_source == "pypi"
     assert {d.name for d in result.dependencies or []} == {"anyio", "sniffio"}

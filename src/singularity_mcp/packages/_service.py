@@ -195,34 +195,35 @@ class PackageService:
                 f"cached facts from {fetched_at:%Y-%m-%d %H:%M} UTC (older than the cache TTL); "
                 "a refresh runs in the background"
             )
-        release = None
         if version and version != facts.latest_version:
-            release = await self._apply_release(result, facts, version)
+            await self._apply_release(result, facts, version)
         if target:
-            fallback = release.advisories if release else None
-            advisories, source, note = await self.advisories(ecosystem, facts, target, fallback=fallback)
+            advisories, source, note = await self.advisories(ecosystem, facts, target)
             result.advisories, result.advisories_source = advisories, source
             if note:
                 result.notes.append(note)
         return result
 
-    async def _apply_release(
-        self, result: PackageLookupResult, facts: PackageFacts, version: str
-    ) -> ReleaseFacts | None:
-        """Fill `result` with what the registry says about `version`; return its release facts if any."""
+    async def release(self, facts: PackageFacts, version: str) -> ReleaseFacts | None:
+        """The registry's facts on one version (cached); None when it keeps no per-version document."""
         client = self.clients[facts.ecosystem]
         key = cache_key(facts.ecosystem, facts.name)
         payload, _, _ = await self._cached(
             "release", facts.ecosystem, key, version, lambda: client.release(facts.name, version)
         )
+        return ReleaseFacts.model_validate(payload) if payload is not None else None
+
+    async def _apply_release(self, result: PackageLookupResult, facts: PackageFacts, version: str) -> None:
+        """Fill `result` with what the registry says about `version`."""
+        client = self.clients[facts.ecosystem]
+        release = await self.release(facts, version)
         released_at = facts.release_dates.get(version)
-        if payload is not None:
-            release = ReleaseFacts.model_validate(payload)
+        if release is not None:
             result.released_at = release.released_at or released_at
             result.dependencies = release.dependencies
             result.deprecated = release.deprecated
             result.license = release.license or facts.license
-            return release
+            return
         if version not in facts.all_versions:
             recent = ", ".join(v.version for v in facts.versions[:5])
             raise NotFound(
@@ -233,7 +234,6 @@ class PackageService:
         result.dependencies = None
         result.deprecated = "yanked" if version in facts.yanked_versions else None
         result.notes.append(f"{client.label} gave no per-version document: dependencies of {version} unknown")
-        return None
 
     async def advisories(
         self,
@@ -241,11 +241,10 @@ class PackageService:
         facts: PackageFacts | None,
         version: str,
         name: str | None = None,
-        fallback: list[Advisory] | None = None,
     ) -> tuple[list[Advisory], AdvisorySource, str | None]:
         """OSV advisories for one version: (advisories, source, note). Never raises for OSV trouble: when
-        OSV is out of reach, PyPI's own record (`fallback` for that version, or the package document's for
-        the latest) stands in, else the advisories are reported as not checked."""
+        OSV is out of reach, PyPI's own record (its package document for the latest version, its per-version
+        document for others) stands in, else the advisories are reported as not checked."""
         name = name or (facts.name if facts else "")
         key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type]
 
@@ -255,12 +254,22 @@ class PackageService:
         try:
             payload, _, _ = await self._cached("advisories", ecosystem, key, version, fetch)
         except Unavailable as exc:
-            if fallback is not None:
-                return fallback, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
-            if facts and facts.advisories_source == "pypi" and version == facts.latest_version:
-                return facts.advisories, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
+            stand_in = await self._pypi_advisories(facts, version)
+            if stand_in is not None:
+                return stand_in, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
             return [], None, f"advisories not checked: {exc}"
         return _AdvisorySet.model_validate(payload or {}).advisories, "osv", None
+
+    async def _pypi_advisories(self, facts: PackageFacts | None, version: str) -> list[Advisory] | None:
+        if facts is None or facts.ecosystem != "pypi":
+            return None
+        if version == facts.latest_version:
+            return facts.advisories if facts.advisories_source == "pypi" else None
+        try:
+            release = await self.release(facts, version)
+        except Unavailable:
+            return None
+        return release.advisories if release is not None else None
 
     # --- the cache ----------------------------------------------------------------------------------
 
