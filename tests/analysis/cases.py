@@ -167,7 +167,7 @@ func (s *Server) Start(port int) error {
 
 func main() {}
 """,
-        {"Server": ("type", None), "Start": ("method", 5), "main": ("function", 1)},
+        {"Server": ("type", None), "Server.Start": ("method", 5), "main": ("function", 1)},
         imports=1,
     ),
     Case(

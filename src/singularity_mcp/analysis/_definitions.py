@@ -122,6 +122,20 @@ def _end(spec: LanguageSpec, node: Node) -> Node:
     return node
 
 
+def _receiver_type(spec: LanguageSpec, node: Node) -> str | None:
+    """The type a Go method is declared on (`func (s *Server) Start` -> `Server`)."""
+    if not spec.receiver:
+        return None
+    receiver = node.child_by_field_name(spec.receiver)
+    pending = [receiver] if receiver is not None else []
+    while pending:  # breadth-first: the outermost type identifier, not a type argument
+        current = pending.pop(0)
+        if current.type == "type_identifier":
+            return _text(current)
+        pending.extend(current.named_children)
+    return None
+
+
 def _merge_clauses(defs: list[RawDefinition]) -> list[RawDefinition]:
     """Adjacent same-name definitions (Erlang/Haskell clauses) become one spanning all clauses."""
     merged: list[RawDefinition] = []
@@ -218,5 +232,8 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
             definition.qualified_name = f"{parent.qualified_name}.{definition.name}"
         else:
             definition.qualified_name = definition.name
+            owner = _receiver_type(spec, definition.node)
+            if owner:
+                definition.qualified_name = f"{owner}.{definition.name}"
         stack.append(index)
     return defs

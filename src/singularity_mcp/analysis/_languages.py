@@ -115,6 +115,7 @@ class LanguageSpec:
     comment_query: str = ""  # raw query: more `@comment` captures (Python docstrings, as radon counts)
     markup: bool = False  # metrics only: no definitions, no complexity
     nested_functions: bool = True  # False: a function inside a function is a misparse (C), not a definition
+    receiver: str = ""  # field naming a method's receiver (Go): its type qualifies the name
     merge_clauses: bool = False  # adjacent same-name definitions are clauses of one function (Erlang)
 
 
@@ -172,6 +173,7 @@ SPECS: tuple[LanguageSpec, ...] = (
         "go", "go", ("go",),
         definitions={"function_declaration": "function", "method_declaration": "method", "type_spec": "type"},
         anonymous=frozenset({"func_literal"}), doc_style="comment_before", public_rule="capitalized",
+        receiver="receiver",
     ),
     LanguageSpec(
         "rust", "rust", ("rs",),
