@@ -17,6 +17,7 @@ CONTAINER_KINDS = frozenset(
 )  # fmt: skip
 CLASS_KINDS = CONTAINER_KINDS - {"module", "namespace", "package"}
 ANONYMOUS = "(anonymous)"
+_SEPARATOR = re.compile(r"::|\.|:")
 _DOTTED = re.compile(rb"[\w$]+(?:(?:\.|::|:)[\w$]+)+\Z")  # `M.clamp`, `Foo::bar` name as a whole
 
 
@@ -33,6 +34,7 @@ class RawDefinition:
     parent: int | None = None  # index into the list
     qualified_name: str = ""
     children: list[int] = field(default_factory=list)
+    scope: str = ""  # the qualifier written in the name itself (`Foo::bar`, `M.clamp`) as "Foo", "M"
 
     @property
     def is_function(self) -> bool:
@@ -207,6 +209,7 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
         found[node.id] = RawDefinition(
             node=node,
             name=name,
+            scope="",
             kind=kind,
             start_byte=node.start_byte,
             end_byte=end.end_byte,
@@ -215,6 +218,10 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
             anonymous=name == ANONYMOUS,
         )
     defs = sorted(found.values(), key=lambda d: (d.start_byte, -d.end_byte))
+    for definition in defs:  # `Foo::bar` -> name "bar" qualified "Foo.bar"
+        if definition.name != ANONYMOUS and _DOTTED.match(definition.name.encode()):
+            *scope, definition.name = _SEPARATOR.split(definition.name)
+            definition.scope = "".join(f"{part}." for part in scope if part)
     if spec.merge_clauses:
         defs = _merge_clauses(defs)
     if not spec.nested_functions:
@@ -229,9 +236,9 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
             parent.children.append(index)
             if definition.kind == "function" and parent.kind in CLASS_KINDS:
                 definition.kind = "method"
-            definition.qualified_name = f"{parent.qualified_name}.{definition.name}"
+            definition.qualified_name = f"{parent.qualified_name}.{definition.scope}{definition.name}"
         else:
-            definition.qualified_name = definition.name
+            definition.qualified_name = definition.scope + definition.name
             owner = _receiver_type(spec, definition.node)
             if owner:
                 definition.qualified_name = f"{owner}.{definition.name}"
