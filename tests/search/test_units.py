@@ -12,7 +12,7 @@ from singularity_mcp.core import Core
 from singularity_mcp.errors import NotIndexed
 from singularity_mcp.search import index_repository, remove_root, search_code
 from singularity_mcp.search._lexical import identifier_words, path_text
-from singularity_mcp.search._searcher import Candidate, collapse, fuse
+from singularity_mcp.search._searcher import RRF_K, Candidate, collapse, fuse
 from singularity_mcp.search._walk import walk_root
 from tests.search.conftest import write_repo
 
@@ -53,7 +53,7 @@ def test_rrf_rewards_agreement_and_collapse_keeps_one_per_definition() -> None:
     dense = [_candidate(3), _candidate(4), _candidate(1)]
     fused = fuse([lexical, dense])
     assert [c.id for c in fused][:2] == [1, 3]  # in both lists beats first in one
-    assert fused[0].score == pytest.approx(1 / 61 + 1 / 63)
+    assert fused[0].score == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 3))
     pieces = [_candidate(1, 7, "Big.method"), _candidate(2, 7, "Big.method"), _candidate(3, 8, "Big.method")]
     assert [c.id for c in collapse(pieces)] == [1, 3]
 

@@ -10,9 +10,11 @@ import math
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
@@ -26,8 +28,11 @@ from singularity_mcp.search._indexer import EmbedderFactory
 from singularity_mcp.search._lexical import lexical_text
 from singularity_mcp.search.models import CodeHit, SearchResult
 
+if TYPE_CHECKING:
+    from singularity_mcp.embedding import Embedder
+
 MAX_TOP_K = 50
-RRF_K = 60
+RRF_K = 10  # measured on benchmarks/search: 10 beat 30 and 60 (MRR@10 0.546 vs 0.535 / 0.532)
 SNIPPET_CHARS = 1200
 SNIPPET_LINES = 40
 MAX_TERMS = 12
@@ -331,6 +336,24 @@ async def search_code(
     )
 
 
+_QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+QUERY_CACHE_SIZE = 512
+
+
+async def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
+    """The query's vector; repeated queries (an assistant often re-asks) skip the model."""
+    key = (embedder.model_id, query)
+    vector = _QUERY_VECTORS.get(key)
+    if vector is None:
+        vector = (await embedder.embed([query]))[0]
+        _QUERY_VECTORS[key] = vector
+        while len(_QUERY_VECTORS) > QUERY_CACHE_SIZE:
+            _QUERY_VECTORS.popitem(last=False)
+    else:
+        _QUERY_VECTORS.move_to_end(key)
+    return vector
+
+
 async def _search_once(
     pool: AsyncConnectionPool, embedder_factory: EmbedderFactory, scope: Scope, query: str, top_k: int
 ) -> tuple[list[Candidate], float | None]:
@@ -357,8 +380,7 @@ async def _search_once(
         if total and pending >= total:
             return  # nothing embedded yet: lexical only, and no model load on the query path
         embedder = await embedder_factory()
-        vector = (await embedder.embed([query]))[0]
-        dense = await _dense(pool, scope, vector, limit)
+        dense = await _dense(pool, scope, await _query_vector(embedder, query), limit)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_lexical)
