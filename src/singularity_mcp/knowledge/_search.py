@@ -34,7 +34,7 @@ WITH q AS (
 ), scored AS (
     SELECT a.artifact_id, a.artifact_type, a.title, a.summary, a.language,
            1 - (a.embedding <=> q.v) AS cosine,
-           CASE WHEN a.tsv @@ q.tq THEN ts_rank_cd(a.tsv, q.tq, 32) ELSE 0 END AS lexical,
+           CASE WHEN a.tsv @@ q.tq THEN ts_rank_cd(a.tsv, q.tq, 32) ELSE 0 END AS lexical_raw,
            {SUCCESS_RATE_SQL} AS success_rate,
            exp(-greatest(extract(epoch FROM now() - coalesce(a.last_used_at, a.updated_at)), 0)
                / (86400.0 * %(days)s)) AS recency
@@ -42,10 +42,12 @@ WITH q AS (
     WHERE a.embedding IS NOT NULL
       AND (%(type)s::text IS NULL OR a.artifact_type = %(type)s)
       AND (%(lang)s::text IS NULL OR a.language = %(lang)s)
+), normalised AS (
+    SELECT *, coalesce(lexical_raw / nullif(max(lexical_raw) OVER (), 0), 0) AS lexical FROM scored
 )
 SELECT artifact_id, artifact_type, title, summary, language,
        %(wc)s * cosine + %(wl)s * lexical AS similarity, success_rate, recency
-FROM scored
+FROM normalised
 ORDER BY %(ws)s * (%(wc)s * cosine + %(wl)s * lexical) + %(wsr)s * success_rate + %(wr)s * recency DESC,
          artifact_id
 LIMIT %(k)s
