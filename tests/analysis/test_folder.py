@@ -107,3 +107,17 @@ async def test_errors(tmp_path: Path, settings: Settings) -> None:
         await analyze_path(tmp_path / "outside.py", restricted)
     (inside / "ok.py").write_text("x = 1\n")
     assert isinstance(await analyze_path(inside / "ok.py", restricted), FileAnalysis)
+
+
+async def test_folder_does_not_follow_symlinks(tmp_path: Path, settings: Settings) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("def secret():\n    return 1\n")
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "own.py").write_text("def own():\n    return 1\n")
+    (root / "link.py").symlink_to(outside / "secret.py")
+    (root / "linked_dir").symlink_to(outside, target_is_directory=True)
+    result = await analyze_path(root, settings)
+    assert isinstance(result, FolderAnalysis)
+    assert [f.path for f in result.files] == ["own.py"]

@@ -89,7 +89,8 @@ def walk(root: Path) -> _Walk:
         dirs[:] = kept
         for name in sorted(files):
             path = base / name
-            if name.endswith(GENERATED_SUFFIXES) or _ignored(specs, path, False):
+            if name.endswith(GENERATED_SUFFIXES) or path.is_symlink() or _ignored(specs, path, False):
+                # a symlink may lead outside the folder (and the allowed roots): not followed
                 result.skipped += 1
                 continue
             language = detect_language(path)
@@ -129,7 +130,11 @@ def _analyze_one(path: str, language: str) -> _FileResult | str | None:
     head = data[:2048]
     if b"\0" in head or any(marker in head for marker in GENERATED_MARKERS):
         return None
-    analysis = analyze_source(data.decode("utf-8", "replace"), language, path)
+    try:
+        analysis = analyze_source(data.decode("utf-8", "replace"), language, path)
+    except Exception as exc:  # one bad file must not sink the folder: report it and go on
+        logger.exception("analysing %s failed", path)
+        return f"{path}: analysis failed ({type(exc).__name__}: {exc})"
     m = analysis.metrics
     summary = {
         "loc": m.loc,
