@@ -151,3 +151,48 @@ async def test_llm_decomposition_through_the_server(settings: Any, database: Any
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_sampling_decomposes_without_a_key(settings: Any, database: Any) -> None:
+    """No key: a goal no template fits is decomposed by the client's own model (MCP sampling); a
+    fitting goal never reaches it; a refusal falls back to a template."""
+    from mcp.types import CreateMessageRequestParams, CreateMessageResult, ErrorData, TextContent
+
+    from tests.conftest import mcp_client
+    from tests.planning.test_decompose import GOOD
+
+    received: list[CreateMessageRequestParams] = []
+
+    async def sample(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
+        received.append(params)
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=json.dumps(GOOD)),
+            model="client-llm-1",
+            stop_reason="endTurn",
+        )
+
+    async with mcp_client(settings, sampling_callback=sample) as session:
+        plan = await call(session, goal="Let people sign in with their Google account")
+        assert plan["source"] == "sampling:client-llm-1"
+        assert [t["id"] for t in plan["tasks"]] == ["1", "2", "3"] and plan["ready"] == ["1"]
+        [params] = received
+        assert "planning engine" in (params.system_prompt or "")
+        assert "Google account" in params.messages[0].content.text  # type: ignore[union-attr]
+        fitting = await call(session, goal="Fix the crash when saving an empty file")
+        assert fitting["source"] == "template:bug-fix" and len(received) == 1
+        # One level under the complex task, asking for the recommended number of subtasks ("implement"
+        # would match a template: decomposer="llm" asks the model anyway).
+        deeper = await call(
+            session, action="decompose", plan_id=plan["plan_id"], task_id="2", decomposer="llm"
+        )
+        assert [t["id"] for t in deeper["tasks"] if t["parent_id"] == "2"] == ["2.1", "2.2", "2.3"]
+        assert "about 4 tasks" in received[1].messages[0].content.text  # type: ignore[union-attr]
+
+    async def refuse(context: Any, params: CreateMessageRequestParams) -> ErrorData:
+        return ErrorData(code=-1, message="user rejected sampling")
+
+    async with mcp_client(settings, sampling_callback=refuse) as session:
+        plan = await call(session, goal="Let people sign in with their Google account")
+        assert plan["source"].startswith("template:")
+        assert "did not answer" in plan["message"]

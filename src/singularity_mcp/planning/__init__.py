@@ -5,11 +5,12 @@ in one transaction.
 """
 
 from singularity_mcp.planning._decompose import Decomposer, Decomposition
-from singularity_mcp.planning._llm import parse_decomposition
+from singularity_mcp.planning._llm import llm_request, parse_decomposition
 from singularity_mcp.planning._markdown import plan_markdown
 from singularity_mcp.planning._planner import (
     create_plan,
     decompose_task,
+    decomposition_target,
     get_plan,
     list_plans,
     next_task,
@@ -34,8 +35,10 @@ __all__ = [
     "Template",
     "create_plan",
     "decompose_task",
+    "decomposition_target",
     "get_plan",
     "list_plans",
+    "llm_request",
     "memoize_embed",
     "next_task",
     "parse_decomposition",

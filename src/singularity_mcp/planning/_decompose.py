@@ -42,11 +42,17 @@ class Decomposer:
     """Chooses and runs a decomposition method. `llm` may be None (offline); `embed` too (keywords only)."""
 
     def __init__(
-        self, templates: TemplateSource, *, llm: Completer | None = None, embed: Embed | None = None
+        self,
+        templates: TemplateSource,
+        *,
+        llm: Completer | None = None,
+        embed: Embed | None = None,
+        llm_label: str = "llm",
     ) -> None:
         self._templates = templates
         self._llm = llm
         self._embed = embed
+        self._llm_label = llm_label  # llm (the API) or sampling (the MCP client's model), in `source`
 
     async def decompose(
         self,
@@ -124,8 +130,14 @@ class Decomposer:
             return fallback
         for spec in specs:
             spec.confidence = LLM_CONFIDENCE
-        notes = [f"LLM {model}"] + ([f"repaired: {'; '.join(repairs)}"] if repairs else [])
-        return Decomposition(specs, f"llm:{model}", confidence=LLM_CONFIDENCE, notes=notes)
+        notes = [f"{self._llm_label} {model}"] + ([f"repaired: {'; '.join(repairs)}"] if repairs else [])
+        return Decomposition(specs, f"{self._llm_label}:{model}", confidence=LLM_CONFIDENCE, notes=notes)
+
+    async def fits_a_template(self, goal: str, context: str | None = None) -> bool:
+        """Whether `auto` would take a template for this goal (no LLM needed)."""
+        match_text = goal if not context else f"{goal}\n{context[:500]}"
+        matches = await rank_templates(match_text, await self._templates(), self._embed)
+        return bool(matches) and matches[0].good
 
 
 def check_goal(goal: str | None) -> str:

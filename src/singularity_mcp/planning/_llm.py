@@ -106,6 +106,14 @@ def build_prompt(goal: str, context: str | None, count_hint: int | None, parent:
     return "\n\n".join(lines)
 
 
+def llm_request(
+    goal: str, context: str | None = None, *, count_hint: int | None = None, parent: str | None = None
+) -> tuple[str, str]:
+    """(system, prompt) of the first decomposition request, for a caller that reaches a model itself
+    (MCP sampling)."""
+    return SYSTEM, build_prompt(goal, context, count_hint, parent)
+
+
 def extract_json(text: str) -> Any:
     """The first JSON value in `text` (code fences and chatter around it are ignored)."""
     stripped = text.strip()

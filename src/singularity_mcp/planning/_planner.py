@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg_pool import AsyncConnectionPool
@@ -76,23 +77,14 @@ async def decompose_task(
     on_artifacts_used: ArtifactsUsed | None = None,
 ) -> PlanView:
     """Add a level of subtasks under `task_id` (given, from a template, or from the LLM)."""
-    async with pool.connection() as conn:
-        current = await _store.load_plan(conn, plan_id)
-    task = current.task(task_id)
-    if task.status in ("done", "cancelled"):
-        raise InvalidInput(f"task {task_id} is {task.status}; reopen it (status 'pending') to decompose it")
-    if not subtasks and not current.is_leaf(task_id):
-        raise InvalidInput(
-            f"task {task_id} already has subtasks; pass `subtasks` to add more, or decompose one of them"
-        )
-    goal = task.title + (f": {task.description}" if task.description else "")
+    target = await decomposition_target(pool, plan_id, task_id, context, adding=bool(subtasks))
     result = await decomposer.decompose(
-        goal,
-        context or current.context,
+        target.goal,
+        target.context,
         method=method,
         subtasks=subtasks,
-        count_hint=task.recommended_subtasks,
-        parent=f"{task_id} {task.title!r} of the plan for {current.goal!r}",
+        count_hint=target.count_hint,
+        parent=target.parent,
         require_fit=True,  # a plan's step rarely fits a whole-goal template: better ask than guess
     )
 
@@ -113,6 +105,37 @@ async def decompose_task(
     plan, changes = await _mutate(pool, plan_id, "decompose", task_id, change)
     await _record(on_artifacts_used, result.artifacts)
     return plan_view(plan, message=" ".join(changes))
+
+
+@dataclass(frozen=True)
+class DecompositionTarget:
+    """What decomposing one task asks for (the same request whoever answers it)."""
+
+    goal: str
+    context: str | None
+    count_hint: int | None
+    parent: str
+
+
+async def decomposition_target(
+    pool: AsyncConnectionPool, plan_id: int, task_id: str, context: str | None = None, *, adding: bool = False
+) -> DecompositionTarget:
+    """Check `task_id` can take a level of subtasks and describe it as a goal for a decomposer."""
+    async with pool.connection() as conn:
+        current = await _store.load_plan(conn, plan_id)
+    task = current.task(task_id)
+    if task.status in ("done", "cancelled"):
+        raise InvalidInput(f"task {task_id} is {task.status}; reopen it (status 'pending') to decompose it")
+    if not adding and not current.is_leaf(task_id):
+        raise InvalidInput(
+            f"task {task_id} already has subtasks; pass `subtasks` to add more, or decompose one of them"
+        )
+    return DecompositionTarget(
+        goal=task.title + (f": {task.description}" if task.description else ""),
+        context=context or current.context,
+        count_hint=task.recommended_subtasks,
+        parent=f"{task_id} {task.title!r} of the plan for {current.goal!r}",
+    )
 
 
 async def update_task(

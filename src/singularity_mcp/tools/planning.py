@@ -1,17 +1,28 @@
-"""MCP face of planning: the `plan_task` tool and the `plan://` resources."""
+"""MCP face of planning: the `plan_task` tool and the `plan://` resources.
 
-from __future__ import annotations
+LLM decomposition uses the Anthropic API when a key is set; without one, and when the client can sample,
+the client's own model is asked (MCP sampling, through the SDK's `Sample` resolver, which works on both
+protocol eras) — only when no template fits, so the cheapest source still answers first.
+"""
+
+# No `from __future__ import annotations`: the tool's `Resolve(sample_decomposition)` annotation names a
+# function local to `register`, which string annotations could not resolve.
 
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.shared.message import ServerMessageMetadata
 from mcp.types import CallToolResult, TextContent
+from mcp_types import CreateMessageRequest, CreateMessageResult, ModelPreferences, SamplingMessage
+from mcp_types.version import is_version_at_least
 
 from singularity_mcp.core import Core
-from singularity_mcp.errors import InvalidInput, SingularityError
+from singularity_mcp.errors import InvalidInput, SingularityError, Unavailable
 from singularity_mcp.planning.models import (
     DecomposeMethod,
     PlanList,
@@ -27,16 +38,68 @@ logger = logging.getLogger(__name__)
 Action = Literal["create", "decompose", "update", "get", "next"]
 
 
-async def planning_decomposer(core: Core) -> Any:
-    """A `Decomposer` on the knowledge base's templates, the LLM when a key is set, embeddings when built."""
+#: From this protocol revision on, sampling rides InputRequiredResult (the framework does it).
+_INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
+def _llm_configured(core: Core) -> bool:
+    key = core.settings.anthropic_api_key
+    return bool(key and key.get_secret_value())
+
+
+@dataclass(frozen=True)
+class _Sampled:
+    """The client's model answered (text) or refused (error) the decomposition request."""
+
+    text: str | None
+    model: str = "client"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _SampledCompletion:
+    text: str
+    model: str
+
+
+class _SampledAnswer:
+    """A `Completer` that hands over the answer sampled before the tool body ran. It answers once: the
+    retry after an unusable answer cannot be sampled inside the same call, so it is refused (and `auto`
+    falls back to a template)."""
+
+    def __init__(self, sampled: _Sampled) -> None:
+        self._sampled = sampled
+        self._used = False
+
+    async def complete(self, system: str, prompt: str, **_: Any) -> _SampledCompletion:
+        if self._sampled.text is None:
+            raise Unavailable(f"the client's model did not answer ({self._sampled.error})")
+        if self._used:
+            raise Unavailable("the client's model was already asked once in this call")
+        self._used = True
+        return _SampledCompletion(self._sampled.text, self._sampled.model)
+
+
+def _sampled_text(result: CreateMessageResult) -> _Sampled:
+    content = result.content
+    blocks = content if isinstance(content, list) else [content]
+    return _Sampled("".join(getattr(block, "text", "") or "" for block in blocks), result.model or "client")
+
+
+async def planning_decomposer(core: Core, sampled: _Sampled | None = None) -> Any:
+    """A `Decomposer` on the knowledge base's templates, embeddings when built, and an LLM: the API when a
+    key is set, else the answer sampled from the client's model (if any)."""
     from singularity_mcp.planning import Decomposer
 
     async def templates() -> list[Any]:
         return await _templates(core)
 
-    key = core.settings.anthropic_api_key
-    llm = await core.service("planning.llm", _llm_client) if key and key.get_secret_value() else None
-    return Decomposer(templates, llm=llm, embed=await _embed_if_built(core))
+    embed = await _embed_if_built(core)
+    if _llm_configured(core):
+        return Decomposer(templates, llm=await core.service("planning.llm", _llm_client), embed=embed)
+    if sampled is not None:
+        return Decomposer(templates, llm=_SampledAnswer(sampled), embed=embed, llm_label="sampling")
+    return Decomposer(templates, embed=embed)
 
 
 async def _llm_client(core: Core) -> Any:
@@ -136,6 +199,66 @@ def _result(view: PlanView) -> CallToolResult:
 
 
 def register(server: MCPServer, core: Core) -> None:
+    async def sample_decomposition(
+        ctx: Context,
+        goal: str | None,
+        context: str | None,
+        plan_id: int | None,
+        task_id: str | None,
+        action: Action | None,
+        subtasks: list[SubtaskSpec] | None,
+        decomposer: DecomposeMethod,
+    ) -> Sample | _Sampled | None:
+        """Sample the client's model for a decomposition only when it is needed: no key, the client can
+        sample, no subtasks given, and (for `auto`) no template fits."""
+        if decomposer == "template" or subtasks or _llm_configured(core):
+            return None
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.sampling is None:
+            return None
+        from singularity_mcp import planning
+
+        chosen = action or ("create" if plan_id is None else None)
+        try:
+            if chosen == "create" and goal and goal.strip():
+                target = goal.strip()
+                target_context, count_hint, parent = context, None, None
+            elif chosen == "decompose" and plan_id is not None and task_id:
+                database = await core.database()
+                found = await planning.decomposition_target(database.pool, plan_id, task_id, context)
+                target, target_context = found.goal, found.context
+                count_hint, parent = found.count_hint, found.parent
+            else:
+                return None
+            offline = await planning_decomposer(core)
+            if decomposer == "auto" and await offline.fits_a_template(target, target_context):
+                return None
+        except SingularityError:
+            return None  # the tool body reports the problem
+        system, prompt = planning.llm_request(target, target_context, count_hint=count_hint, parent=parent)
+        marker = Sample(
+            [SamplingMessage(role="user", content=TextContent(type="text", text=prompt))],
+            max_tokens=4000,
+            system_prompt=system,
+            model_preferences=ModelPreferences(cost_priority=0.5, intelligence_priority=0.6),
+        )
+        version = ctx.protocol_version
+        if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
+            return marker  # the framework batches it into InputRequiredResult and injects the result
+        # Older protocols: send the request here so a refusal becomes a fallback, not an error.
+        started = time.perf_counter()
+        try:
+            result = await ctx.session.send_request(
+                CreateMessageRequest(params=marker.params),
+                CreateMessageResult,
+                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
+            )
+        except Exception as exc:
+            logger.info("planning: sampling refused or failed: %s", exc)
+            return _Sampled(None, error=str(exc) or type(exc).__name__)
+        logger.info("planning: sampled a decomposition in %.0f ms", (time.perf_counter() - started) * 1000)
+        return _sampled_text(result)
+
     @server.tool()
     @tool_errors
     async def plan_task(
@@ -153,6 +276,7 @@ def register(server: MCPServer, core: Core) -> None:
         not_before: datetime | None = None,
         note: str | None = None,
         decomposer: DecomposeMethod = "auto",
+        sampled: Annotated[CreateMessageResult | _Sampled | None, Resolve(sample_decomposition)] = None,
     ) -> Annotated[CallToolResult, PlanView]:
         """Plan work as a hierarchical task graph, then ask what to do next and report progress.
 
@@ -182,6 +306,7 @@ def register(server: MCPServer, core: Core) -> None:
             estimate_hours is not None or not_before is not None
         )
         chosen = action or ("create" if plan_id is None else "update" if has_change else "get")
+        answer = _sampled_text(sampled) if isinstance(sampled, CreateMessageResult) else sampled
         from singularity_mcp import planning
 
         database = await core.database()
@@ -194,7 +319,7 @@ def register(server: MCPServer, core: Core) -> None:
             view = await planning.create_plan(
                 pool,
                 goal,
-                decomposer=await planning_decomposer(core),
+                decomposer=await planning_decomposer(core, answer),
                 context=context,
                 subtasks=subtasks,
                 method=decomposer,
@@ -218,7 +343,7 @@ def register(server: MCPServer, core: Core) -> None:
                 pool,
                 plan_id,
                 task_id,
-                decomposer=await planning_decomposer(core),
+                decomposer=await planning_decomposer(core, answer),
                 subtasks=subtasks,
                 method=decomposer,
                 context=context,
