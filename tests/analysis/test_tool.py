@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from mcp.client.session import ClientSession
 
+from singularity_mcp.analysis._folder import INLINE_BELOW
 from singularity_mcp.config import Settings
 from tests.analysis.test_folder import BRANCHY, make_tree
 from tests.conftest import REPO_ROOT, make_settings, mcp_client, server_env
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.anyio
 def allowed_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("allowed")
     make_tree(root)
+    many = root / "many"
+    many.mkdir()
+    for i in range(INLINE_BELOW + 8):  # enough files for the process pool inside the server
+        (many / f"m{i}.py").write_text(f"def f{i}(x):\n    return x or {i}\n")
     return root
 
 
@@ -68,6 +73,14 @@ async def test_folder(session: ClientSession, allowed_root: Path) -> None:
     assert data["kind"] == "folder"
     assert {t["language"] for t in data["languages"]} == {"python", "typescript", "go", "markdown"}
     assert data["hotspots"][0]["qualified_name"] == "branchy"
+
+
+async def test_folder_in_parallel_inside_the_server(session: ClientSession, allowed_root: Path) -> None:
+    result = await session.call_tool("analyze_code", {"path": str(allowed_root / "many")})
+    assert not result.is_error
+    data = result.structured_content
+    assert data["files_analyzed"] == INLINE_BELOW + 8
+    assert data["languages"][0]["functions"] == INLINE_BELOW + 8
 
 
 @pytest.mark.parametrize(
