@@ -103,7 +103,7 @@ class NpmClient:
         try:
             doc = await self._downloads.get(f"/downloads/point/last-week/{name}")
         except SingularityError as exc:
-            logger.info("npm downloads for %s unavailable: %s", name, exc)
+            logger.debug("npm downloads for %s unavailable: %s", name, exc)
             return None
         value = doc.get("downloads") if isinstance(doc, dict) else None
         return int(value) if isinstance(value, int) else None
