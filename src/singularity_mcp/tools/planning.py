@@ -186,9 +186,15 @@ def summary(view: PlanView) -> str:
     lines.append(f"Plan {view.plan_id} ({view.status}, {done}/{total} done): {view.goal}")
     if view.next is not None:
         lines.append(f"Next: {view.next.id} {view.next.title}")
-    lines.append(f"Ready: {', '.join(view.ready) or 'none'}")
-    lines.append(f"Order: {' → '.join(view.order)}")
+    lines.append(f"Ready: {_capped(view.ready, ', ') or 'none'}")
+    lines.append(f"Order: {_capped(view.order, ' → ')}")
     return "\n".join(lines)
+
+
+def _capped(ids: list[str], sep: str, limit: int = 40) -> str:
+    """The first `limit` ids (the structured content has them all)."""
+    more = f"{sep}… ({len(ids) - limit} more)" if len(ids) > limit else ""
+    return sep.join(ids[:limit]) + more
 
 
 def _result(view: PlanView) -> CallToolResult:
