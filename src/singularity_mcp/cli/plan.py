@@ -5,6 +5,7 @@ singularity-mcp plan list                    the stored plans
 singularity-mcp plan show ID [--markdown]    the plan
 singularity-mcp plan next ID                 the task to work on now
 singularity-mcp plan done ID TASK            mark a task done (also: start, fail, block, cancel, reopen)
+singularity-mcp plan decompose ID TASK       add a level of subtasks under a task
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("words", nargs="+", metavar="GOAL | VERB ID [TASK]")
+    parser.add_argument(
+        "words",
+        nargs="+",
+        metavar="WORD",
+        help="a goal, or one of: list | show ID | next ID | decompose ID TASK | "
+        "done/start/fail/block/cancel/reopen ID TASK",
+    )
     parser.add_argument("--context", help="background for the decomposition (create)")
     parser.add_argument(
         "--decomposer", choices=["auto", "template", "llm"], default="auto", help="how to decompose (create)"
