@@ -114,7 +114,6 @@ async def test_feedback_evicts_on_failure_and_learns_a_rule_after_confirmations(
     )
     assert ruled.source == "rule" and ruled.rule_id == feedback["learned_rule_id"]
     assert ruled.answer == again.answer and ruled.confidence >= 0.9
-    assert ruled.latency_ms < 50
 
     weakened = await record_answer_feedback(agent_core, ruled.answer_id, False)
     assert weakened["rule"]["active"] is False

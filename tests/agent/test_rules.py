@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -57,16 +56,14 @@ def test_learned_rules_only_answer_for_their_context() -> None:
     assert re.search(learned_pattern("What is a monad?"), "  WHAT   is a monad!!", re.IGNORECASE)
 
 
-def test_shipped_rules_load_and_match_in_well_under_a_millisecond() -> None:
+def test_shipped_rules_load_and_answer_their_questions() -> None:
     rules = [r for a in load_artifact_files() if a.artifact_type == "rule" and (r := rule_from_artifact(a))]
     assert rules, "the knowledge base ships rule artifacts"
     book = RuleBook()
     book.replace(rules)
-    started = time.perf_counter()
-    for _ in range(200):
-        book.match("How do I undo my last git commit but keep the changes?", "general", "")
-    per_match_ms = (time.perf_counter() - started) * 1000 / 200
-    assert per_match_ms < 1.0  # generous bound: a broken (e.g. catastrophic) pattern would blow it
+    undo = book.match("How do I undo my last git commit but keep the changes?", "general", "")
+    assert undo is not None and undo.rule_id == "rule-git-undo-last-commit" and undo.confidence >= 0.9
+    assert book.match("How do I center a div?", "general", "") is None
 
 
 @pytest.mark.parametrize(

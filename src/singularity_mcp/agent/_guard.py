@@ -122,7 +122,7 @@ _POLES: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("positive",), ("negative",)),
     (("start", "begin", "launch"), ("stop", "finish", "shutdown", "shut down", "kill")),
     (("upload",), ("download",)),
-    (("install",), ("uninstall", "remove")),
+    (("install",), ("uninstall",)),
     (("local",), ("remote", "global")),
     (("stack",), ("queue",)),
     (("breadth-first", "bfs"), ("depth-first", "dfs")),
@@ -132,15 +132,25 @@ _POLES: tuple[tuple[tuple[str, ...], ...], ...] = (
 )  # fmt: skip
 
 
+def _forms(word: str) -> set[str]:
+    """A word and its inflections (parse, parses, parsed, parsing; drop, dropped, dropping)."""
+    if not word.isalpha() or len(word) < 3:
+        return {word}
+    stem = word[:-1] if word.endswith("e") else word
+    forms = {word, word + "s", word + "es", stem + "ed", stem + "ing"}
+    if len(word) <= 4 and word[-1] not in "aeiouwy" and word[-2] in "aeiou":
+        forms |= {word + word[-1] + "ed", word + word[-1] + "ing"}  # drop -> dropped, dropping
+    return forms
+
+
 def _pole_patterns() -> list[list[re.Pattern[str]]]:
     axes = []
     for axis in _POLES:
-        axes.append(
-            [
-                re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in pole) + r")(?![\w-])")
-                for pole in axis
-            ]
-        )
+        poles = []
+        for pole in axis:
+            words = sorted({form for w in pole for form in _forms(w)}, key=len, reverse=True)
+            poles.append(re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])"))
+        axes.append(poles)
     return axes
 
 
