@@ -170,62 +170,25 @@ def _drop_nested_functions(defs: list[RawDefinition]) -> list[RawDefinition]:
     return kept
 
 
-def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefinition]:
-    """All definitions, sorted by position, with parents and qualified names filled in."""
-    spec = compiled.spec
-    if compiled.definitions is None:
-        return []
-    found: dict[int, RawDefinition] = {}
-    cursor = QueryCursor(compiled.definitions)
-    if spec.definition_query:  # the keyword-call form needs each match's @head and @name together
-        matches = [captures for _, captures in cursor.matches(root)]
-    else:  # plain node types: captures are cheaper than matches
-        matches = [{"def": [node]} for node in cursor.captures(root).get("def", [])]
-    for captures in matches:
-        node = captures["def"][0]
-        if node.id in found or node.type == "ERROR":
-            continue
-        if "head" in captures:
-            kind = spec.head_kinds.get(_text(captures["head"][0]), "function")
-            name = _name_from(captures["name"][0]) if "name" in captures else None
-            anonymous = False
-        else:
-            kind = spec.definitions.get(node.type, "function")
-            required = spec.requires.get(node.type)
-            if required and node.child_by_field_name(required) is None:
-                continue
-            required_child = spec.requires_child.get(node.type)
-            if required_child and not any(c.type == required_child for c in node.named_children):
-                continue
-            anonymous = node.type in spec.anonymous and node.type not in spec.definitions
-            name = None if anonymous else definition_name(spec, node)
-            if name is None:
-                name = _assignment_name(node)
-                if name is None and not anonymous and kind in CONTAINER_KINDS | FUNCTION_KINDS:
-                    name = ANONYMOUS
-        if name is None:
-            name = ANONYMOUS
-        end = _end(spec, node)
-        found[node.id] = RawDefinition(
-            node=node,
-            name=name,
-            scope="",
-            kind=kind,
-            start_byte=node.start_byte,
-            end_byte=end.end_byte,
-            start_line=node.start_point[0],
-            end_line=end.end_point[0] - (1 if end.end_point[1] == 0 and end.end_point[0] > 0 else 0),
-            anonymous=name == ANONYMOUS,
-        )
-    defs = sorted(found.values(), key=lambda d: (d.start_byte, -d.end_byte))
-    for definition in defs:  # `Foo::bar` -> name "bar" qualified "Foo.bar"
-        if definition.name != ANONYMOUS and _DOTTED.match(definition.name.encode()):
-            *scope, definition.name = _SEPARATOR.split(definition.name)
-            definition.scope = "".join(f"{part}." for part in scope if part)
-    if spec.merge_clauses:
-        defs = _merge_clauses(defs)
-    if not spec.nested_functions:
-        defs = _drop_nested_functions(defs)
+def _kind_and_name(spec: LanguageSpec, node: Node, captures: dict[str, list[Node]]) -> tuple[str, str] | None:
+    """(kind, name) of a captured definition, or None when the node is not one after all."""
+    if "head" in captures:  # keyword-call form: `def name`, `(defn name …)`
+        kind = spec.head_kinds.get(_text(captures["head"][0]), "function")
+        name = _name_from(captures["name"][0]) if "name" in captures else None
+        return kind, name or ANONYMOUS
+    required = spec.requires.get(node.type)
+    if required and node.child_by_field_name(required) is None:
+        return None
+    required_child = spec.requires_child.get(node.type)
+    if required_child and not any(c.type == required_child for c in node.named_children):
+        return None
+    anonymous = node.type in spec.anonymous and node.type not in spec.definitions
+    name = (None if anonymous else definition_name(spec, node)) or _assignment_name(node)
+    return spec.definitions.get(node.type, "function"), name or ANONYMOUS
+
+
+def _link(spec: LanguageSpec, defs: list[RawDefinition]) -> None:
+    """Fill in parents, children, qualified names; a function inside a class becomes a method."""
     stack: list[int] = []
     for index, definition in enumerate(defs):
         while stack and defs[stack[-1]].end_byte <= definition.start_byte:
@@ -238,9 +201,51 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
                 definition.kind = "method"
             definition.qualified_name = f"{parent.qualified_name}.{definition.scope}{definition.name}"
         else:
-            definition.qualified_name = definition.scope + definition.name
             owner = _receiver_type(spec, definition.node)
-            if owner:
-                definition.qualified_name = f"{owner}.{definition.name}"
+            definition.qualified_name = (
+                f"{owner}.{definition.name}" if owner else definition.scope + definition.name
+            )
         stack.append(index)
+
+
+def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefinition]:
+    """All definitions, sorted by position, with parents and qualified names filled in."""
+    spec = compiled.spec
+    if compiled.definitions is None:
+        return []
+    cursor = QueryCursor(compiled.definitions)
+    if spec.definition_query:  # the keyword-call form needs each match's @head and @name together
+        matches = [captures for _, captures in cursor.matches(root)]
+    else:  # plain node types: captures are cheaper than matches
+        matches = [{"def": [node]} for node in cursor.captures(root).get("def", [])]
+    found: dict[int, RawDefinition] = {}
+    for captures in matches:
+        node = captures["def"][0]
+        if node.id in found or node.type == "ERROR":
+            continue
+        kind_and_name = _kind_and_name(spec, node, captures)
+        if kind_and_name is None:
+            continue
+        kind, name = kind_and_name
+        end = _end(spec, node)
+        found[node.id] = RawDefinition(
+            node=node,
+            name=name,
+            kind=kind,
+            start_byte=node.start_byte,
+            end_byte=end.end_byte,
+            start_line=node.start_point[0],
+            end_line=end.end_point[0] - (1 if end.end_point[1] == 0 and end.end_point[0] > 0 else 0),
+            anonymous=name == ANONYMOUS,
+        )
+    defs = sorted(found.values(), key=lambda d: (d.start_byte, -d.end_byte))
+    for definition in defs:  # `Foo::bar` -> name "bar" qualified "Foo.bar"
+        if not definition.anonymous and _DOTTED.match(definition.name.encode()):
+            *scope, definition.name = _SEPARATOR.split(definition.name)
+            definition.scope = "".join(f"{part}." for part in scope if part)
+    if spec.merge_clauses:
+        defs = _merge_clauses(defs)
+    if not spec.nested_functions:
+        defs = _drop_nested_functions(defs)
+    _link(spec, defs)
     return defs

@@ -6,7 +6,7 @@ import bisect
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tree_sitter import Node, QueryCursor, Tree
 
@@ -319,6 +319,41 @@ def _is_public(spec: LanguageSpec, definitions: list[RawDefinition], definition:
     return False
 
 
+# (rule, severity, limit, message): checked against (cyclomatic, lines, nesting, parameters) in that order
+_FUNCTION_LIMITS = (
+    ("high-complexity", "warning", MAX_COMPLEXITY, "{label} has cyclomatic complexity {value} (> {limit})"),
+    ("long-function", "warning", MAX_FUNCTION_LINES, "{label} spans {value} lines (> {limit})"),
+    ("deep-nesting", "warning", MAX_NESTING, "{label} nests control flow {value} deep (> {limit})"),
+    ("too-many-parameters", "info", MAX_PARAMETERS, "{label} takes {value} parameters (> {limit})"),
+)
+
+
+def _function_findings(
+    spec: LanguageSpec,
+    defs: list[RawDefinition],
+    d: RawDefinition,
+    source: bytes,
+    values: tuple[int, int, int, int],
+) -> Iterator[Finding]:
+    line, label = d.start_line + 1, f"`{d.qualified_name}`"
+    for (rule, severity, limit, template), value in zip(_FUNCTION_LIMITS, values, strict=True):
+        if value > limit:
+            message = template.format(label=label, value=value, limit=limit)
+            yield Finding(rule=rule, severity=severity, line=line, message=message)
+    if spec.doc_style and not d.anonymous and _is_public(spec, defs, d) and not _has_doc(spec, d, source):
+        message = f"public {d.kind} {label} has no documentation"
+        yield Finding(rule="missing-docstring", severity="info", line=line, message=message)
+
+
+def _todo_findings(comments: list[Node]) -> Iterator[Finding]:
+    for node in comments:
+        text = node.text or b""
+        for match in _TODO.finditer(text):
+            line = node.start_point[0] + 1 + text[: match.start()].count(b"\n")
+            tag, rest = match.group(1).decode(), match.group(2).decode("utf-8", "replace").strip()
+            yield Finding(rule="todo", severity="info", line=line, message=f"{tag}: {rest}" if rest else tag)
+
+
 def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | None = None) -> FileAnalysis:
     spec = lang.spec
     root = tree.root_node
@@ -355,63 +390,12 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
             nesting_depth=depth[index],
         )
         definitions.append(definition)
-        if not is_function:
-            continue
-        line, label = d.start_line + 1, f"`{d.qualified_name}`"
-        if cyclomatic[index] > MAX_COMPLEXITY:
-            findings.append(
-                Finding(
-                    rule="high-complexity",
-                    severity="warning",
-                    line=line,
-                    message=f"{label} has cyclomatic complexity {cyclomatic[index]} (> {MAX_COMPLEXITY})",
-                )
-            )
-        if loc > MAX_FUNCTION_LINES:
-            findings.append(
-                Finding(
-                    rule="long-function",
-                    severity="warning",
-                    line=line,
-                    message=f"{label} spans {loc} lines (> {MAX_FUNCTION_LINES})",
-                )
-            )
-        if depth[index] > MAX_NESTING:
-            findings.append(
-                Finding(
-                    rule="deep-nesting",
-                    severity="warning",
-                    line=line,
-                    message=f"{label} nests control flow {depth[index]} deep (> {MAX_NESTING})",
-                )
-            )
-        if len(parameters) > MAX_PARAMETERS:
-            findings.append(
-                Finding(
-                    rule="too-many-parameters",
-                    severity="info",
-                    line=line,
-                    message=f"{label} takes {len(parameters)} parameters (> {MAX_PARAMETERS})",
-                )
-            )
-        if spec.doc_style and not d.anonymous and _is_public(spec, defs, d) and not _has_doc(spec, d, source):
-            findings.append(
-                Finding(
-                    rule="missing-docstring",
-                    severity="info",
-                    line=line,
-                    message=f"public {d.kind} {label} has no documentation",
-                )
-            )
+        if is_function:
+            values = (cyclomatic[index], loc, depth[index], len(parameters))
+            findings.extend(_function_findings(spec, defs, d, source, values))
 
     comments = structure.get("comment", [])
-    for node in comments:
-        for match in _TODO.finditer(node.text or b""):
-            line = node.start_point[0] + 1 + (node.text or b"")[: match.start()].count(b"\n")
-            tag, rest = match.group(1).decode(), match.group(2).decode("utf-8", "replace").strip()
-            findings.append(
-                Finding(rule="todo", severity="info", line=line, message=f"{tag}: {rest}" if rest else tag)
-            )
+    findings.extend(_todo_findings(comments))
 
     blank, comment_lines = _line_metrics(lines, comments)
     loc = len(lines)
