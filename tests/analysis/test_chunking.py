@@ -59,7 +59,7 @@ def test_one_chunk_per_definition_with_symbols() -> None:
     assert "first" in symbols
     assert "Shape.area" in symbols and "Shape.perimeter" in symbols  # the class was split at its methods
     area = next(c for c in chunks if c.symbol == "Shape.area")
-    assert area.kind == "method" and area.language == "python"
+    assert area.kind == "method" and area.language == "python" and area.path == "shapes.py"
     assert source.splitlines()[area.start_line - 1].strip().startswith("def area")
     for chunk in chunks:
         assert estimate_tokens(chunk.text) <= 160 + 16  # a piece stays within the window (line granularity)

@@ -161,6 +161,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
                 kind=piece.kind,
                 language=language,
                 text=body[:MAX_CHUNK_CHARS],
+                path=path,
             )
         )
     return chunks

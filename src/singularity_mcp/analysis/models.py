@@ -120,6 +120,7 @@ class Chunk:
     kind: str
     language: str | None
     text: str
+    path: str | None = None  # the file the chunk comes from, as given to `chunk_source`
 
 
 class AnalyzeCodeResult(BaseModel):
