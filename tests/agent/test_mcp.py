@@ -201,3 +201,32 @@ async def test_sampling_on_a_2026_07_28_connection_rides_input_required(
             assert isinstance(final, CallToolResult) and not final.is_error, final
             assert final.structured_content["source"] == "sampling"
             assert final.structured_content["model"] == "client-llm-2"
+
+
+async def test_record_feedback_evicts_and_learns_through_mcp(
+    settings: Settings, agent_env: dict[str, str], imported
+) -> None:
+    fake = FakeAnthropic()
+    with serve_fake(fake) as url:
+        env = {**agent_env, "ANTHROPIC_API_KEY": "sk-test", "ANTHROPIC_BASE_URL": url,
+               "SINGULARITY_AGENT_LEARN_AFTER": "2"}  # fmt: skip
+        async with mcp_client(settings, env=env) as session:
+            prompt = {"prompt": "What is a Python descriptor?", "task_type": "explainer"}
+            first = await _ask(session, **prompt)
+            assert first["source"] == "llm"
+            bad = await session.call_tool(
+                "record_feedback", {"answer_id": first["answer_id"], "success": False}
+            )
+            assert not bad.is_error and bad.structured_content["answer"]["cache"]["evicted"] is True
+
+            second = await _ask(session, **prompt)
+            assert second["source"] == "llm" and second["answer"] != first["answer"]
+            for answer in (second, await _ask(session, **prompt)):
+                good = await session.call_tool(
+                    "record_feedback", {"answer_id": answer["answer_id"], "success": True}
+                )
+                assert not good.is_error, good.content
+            assert good.structured_content["answer"]["learned_rule_id"].startswith("learned-")
+            ruled = await _ask(session, prompt="what is a python descriptor", task_type="explainer")
+            assert ruled["source"] == "rule" and ruled["answer"] == second["answer"]
+            assert len(fake.requests) == 2

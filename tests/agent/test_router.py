@@ -215,3 +215,36 @@ async def test_bad_input_is_refused_with_a_message(agent_core: Core) -> None:
         await record_answer_feedback(agent_core, "nope", True)
     with pytest.raises(NotFound):
         await record_answer_feedback(agent_core, "00000000-0000-0000-0000-000000000000", True)
+
+
+async def test_path_puts_the_relevant_code_in_front_of_the_model(
+    agent_core: Core, llm: LLMClient, fake: FakeAnthropic, tmp_path
+) -> None:
+    from singularity_mcp.search import index_repository
+
+    repo = tmp_path / "shop"
+    repo.mkdir()
+    (repo / "pricing.py").write_text(
+        "def apply_discount(total: float, percent: float) -> float:\n"
+        '    """Reduce the order total by a percentage discount."""\n'
+        "    return total * (1 - percent / 100)\n"
+    )
+    (repo / "mailer.py").write_text(
+        "def send_welcome_email(address: str) -> None:\n    print('hi', address)\n"
+    )
+    pool = (await agent_core.database()).pool
+    await index_repository(pool, repo.resolve(), agent_core.embedder)
+
+    prompt = "Why can the discount make the order total negative?"
+    answer = await ask(agent_core, prompt, task_type="debugger", path=str(repo), llm=llm)
+    assert answer.source == "llm" and answer.code
+    assert answer.code[0].path.endswith("pricing.py") and answer.code[0].symbol
+    sent = fake.requests[-1]["messages"][0]["content"]
+    assert "<code>" in sent and "def apply_discount" in sent
+    without = await ask(agent_core, prompt, task_type="debugger", llm=llm)
+    assert without.source == "llm"  # an answer given code is not served for the question without it
+    again = await ask(agent_core, prompt, task_type="debugger", path=str(repo), llm=llm)
+    assert again.source == "cache" and again.answer == answer.answer
+
+    with pytest.raises(InvalidInput, match="does not exist"):
+        await ask(agent_core, prompt, path=str(tmp_path / "missing"))

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,8 +27,9 @@ from singularity_mcp.agent._llm import (
     model_for,
 )
 from singularity_mcp.agent._rules import MIN_CONFIDENCE, Rule, RuleBook, learned_pattern
-from singularity_mcp.agent.models import AgentAnswer, KnowledgeRef, Usage
-from singularity_mcp.errors import InvalidInput, NotFound, SingularityError
+from singularity_mcp.agent.models import AgentAnswer, CodeRef, KnowledgeRef, Usage
+from singularity_mcp.errors import InvalidInput, NotFound, NotIndexed, SingularityError
+from singularity_mcp.paths import resolve_allowed
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -43,6 +45,8 @@ _TASK_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 #: Knowledge hits put in front of the LLM (more are listed in a source-`none` answer).
 _CONTEXT_ARTIFACTS = 3
 _NONE_ARTIFACTS = 5
+_CODE_HITS = 3
+_CODE_CHARS = 4000
 _ENABLE_HINT = (
     "For LLM answers set ANTHROPIC_API_KEY (or SINGULARITY_ANTHROPIC_API_KEY), "
     "or use an MCP client that supports sampling."
@@ -65,6 +69,7 @@ class LLMRequest:
     model: str
     """The model the API tier would use (a hint for the client when sampling)."""
     artifacts: tuple[KnowledgeRef, ...] = ()
+    code: tuple[CodeRef, ...] = ()
 
 
 Sampler = Callable[[LLMRequest], Awaitable[Completion]]
@@ -102,8 +107,12 @@ async def _router(core: Core) -> _Router:
     return await core.service("agent.router", build)
 
 
-def context_hash(context: str | None) -> str:
-    return "" if not context else hashlib.sha256(context.encode("utf-8", "surrogatepass")).hexdigest()
+def context_hash(context: str | None, path: Path | None = None) -> str:
+    """'' without context; answers given code from `path` are cached apart from the same prompt without."""
+    if not context and path is None:
+        return ""
+    key = (context or "") + (f"\0path:{path}" if path is not None else "")
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _check(prompt: str, task_type: str, complexity: str, context: str | None) -> str:
@@ -141,14 +150,14 @@ async def _embed(core: Core, pool: AsyncConnectionPool, text: str) -> np.ndarray
 
 async def _cheap_tiers(
     core: Core, router: _Router, pool: AsyncConnectionPool, prompt: str, task_type: str, complexity: str,
-    context: str | None,
+    context: str | None, path: Path | None = None,
 ) -> _Routed:  # fmt: skip
     level: Complexity = decide_complexity(task_type, prompt, context) if complexity == "auto" else complexity  # type: ignore[assignment]
     normalised = normalise(prompt) or prompt.strip().lower()
     routed = _Routed(
         task_type=task_type,
         complexity=level,
-        context_hash=context_hash(context),
+        context_hash=context_hash(context, path),
         normalised=normalised,
         prompt_sha=hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).digest(),
         sig=signature(prompt),
@@ -174,8 +183,46 @@ async def _cheap_tiers(
     return routed
 
 
+async def _code_hits(
+    core: Core, pool: AsyncConnectionPool, prompt: str, path: Path
+) -> tuple[list[CodeRef], str | None]:
+    """The indexed code under `path` most relevant to the prompt, or a note why there is none."""
+    from singularity_mcp.search import search_code
+
+    try:
+        result = await search_code(pool, core.embedder, prompt, path=path, top_k=_CODE_HITS)
+    except NotIndexed as exc:
+        return [], str(exc)
+    except Exception as exc:  # code context is a bonus: never fail the answer for it
+        logger.warning("code search for ask_agent failed: %s", exc)
+        return [], f"code search failed: {exc}"
+    refs = []
+    for hit in result.results:
+        if getattr(hit, "kind", None) == "code":
+            refs.append(CodeRef(path=hit.path, start_line=hit.start_line, end_line=hit.end_line,
+                                symbol=hit.symbol, score=hit.score))  # fmt: skip
+    return refs, None
+
+
+def _code_text(code: list[CodeRef]) -> str:
+    blocks = []
+    for ref in code:
+        try:
+            lines = Path(ref.path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        body = "\n".join(lines[ref.start_line - 1 : ref.end_line])[:_CODE_CHARS]
+        blocks.append(f"# {ref.path}:{ref.start_line}-{ref.end_line}\n{body}")
+    return "\n\n".join(blocks)
+
+
 async def _llm_request(
-    core: Core, routed: _Routed, prompt: str, context: str | None, hits: list[KnowledgeRef]
+    core: Core,
+    routed: _Routed,
+    prompt: str,
+    context: str | None,
+    hits: list[KnowledgeRef],
+    code: list[CodeRef] | None = None,
 ) -> LLMRequest:
     found = await _knowledge.system_prompt(core, routed.task_type)
     system = found[0] if found else _DEFAULT_SYSTEM
@@ -184,6 +231,9 @@ async def _llm_request(
     if used:
         lines = [f"[{h.artifact_id}] {h.title or ''}: {h.snippet or ''}".strip() for h in used]
         parts.append("<knowledge>\n" + "\n\n".join(lines) + "\n</knowledge>")
+    code_text = _code_text(code or [])
+    if code_text:
+        parts.append("<code>\n" + code_text + "\n</code>")
     if context:
         parts.append("<context>\n" + context + "\n</context>")
     parts.append(prompt)
@@ -194,6 +244,7 @@ async def _llm_request(
         complexity=routed.complexity,
         model=model_for(core.settings, routed.complexity),
         artifacts=tuple(used),
+        code=tuple(code or ()),
     )
 
 
@@ -204,19 +255,22 @@ async def pending_llm_request(
     task_type: str = "general",
     complexity: str = "auto",
     context: str | None = None,
+    path: str | None = None,
 ) -> LLMRequest | None:
     """The request tier 3 would send for this prompt, or None when a rule or the cache answers it.
 
     Read-only: the MCP tool calls it before `ask` to decide whether to sample the client's model.
     """
     task_type = _check(prompt, task_type, complexity, context)
+    root = resolve_allowed(path, core.settings) if path else None
     router = await _router(core)
     pool = (await core.database()).pool
-    routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context)
+    routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context, root)
     if routed.rule is not None or routed.hit is not None:
         return None
     hits = await _knowledge.search(core, prompt, _NONE_ARTIFACTS)
-    return await _llm_request(core, routed, prompt, context, hits)
+    code = (await _code_hits(core, pool, prompt, root))[0] if root is not None else []
+    return await _llm_request(core, routed, prompt, context, hits, code)
 
 
 def _estimated_llm_cost(core: Core, complexity: str, prompt: str, answer: str) -> float:
@@ -238,19 +292,22 @@ async def ask(
     use_llm: bool = True,
     sampler: Sampler | None = None,
     llm: LLMClient | None = None,
+    path: str | None = None,
 ) -> AgentAnswer:
     """Answer from the cheapest tier that can: a rule, the semantic cache, the LLM, the client's model.
 
     Without a key and without a `sampler` (or with `use_llm=False`) the answer has source `none` and
     lists the best knowledge hits. `sampler` reaches the MCP client's model; `llm` replaces the
-    configured client (tests, benchmarks). Raises only for bad input or an unreachable database.
+    configured client (tests, benchmarks). `path` (an indexed folder) adds its most relevant code as
+    context. Raises only for bad input or an unreachable database.
     """
     started = time.perf_counter()
     task_type = _check(prompt, task_type, complexity, context)
+    root = resolve_allowed(path, core.settings) if path else None
     router = await _router(core)
     llm = llm or router.llm
     pool = (await core.database()).pool
-    routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context)
+    routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context, root)
     answer_id = str(uuid.uuid4())
     base: dict[str, Any] = {"complexity": routed.complexity, "task_type": task_type, "answer_id": answer_id}
 
@@ -283,12 +340,17 @@ async def ask(
 
     hits = await _knowledge.search(core, prompt, _NONE_ARTIFACTS)
     notes = list(routed.notes)
+    code: list[CodeRef] = []
+    if root is not None:
+        code, code_note = await _code_hits(core, pool, prompt, root)
+        if code_note:
+            notes.append(code_note)
     completion: Completion | None = None
     provider = None
     failures: list[tuple[str, str]] = []
     request: LLMRequest | None = None
     if use_llm and (llm.configured or sampler is not None):
-        request = await _llm_request(core, routed, prompt, context, hits)
+        request = await _llm_request(core, routed, prompt, context, hits, code)
     if request is not None and llm.configured:
         try:
             completion = await llm.complete(
@@ -317,8 +379,8 @@ async def ask(
         elif not llm.configured and sampler is None:
             notes.append("no Anthropic API key and the client does not support sampling")
         result = AgentAnswer(
-            answer=_knowledge_answer(hits), source="none", latency_ms=_ms(started), artifacts=hits,
-            note=" ".join(notes) or None, **base,
+            answer=_knowledge_answer(hits, code), source="none", latency_ms=_ms(started), artifacts=hits,
+            code=code, note=" ".join(notes) or None, **base,
         )  # fmt: skip
         await _log(pool, result, routed, failures=failures)
         return result
@@ -332,6 +394,7 @@ async def ask(
         cost_usd=completion.cost_usd,
         latency_ms=_ms(started),
         artifacts=list(request.artifacts),
+        code=list(request.code),
         note=" ".join(notes) or None,
         **base,
     )
@@ -357,10 +420,14 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _knowledge_answer(hits: list[KnowledgeRef]) -> str:
-    if not hits:
+def _knowledge_answer(hits: list[KnowledgeRef], code: list[CodeRef] | None = None) -> str:
+    if not hits and not code:
         return "No rule, cached answer or knowledge artifact matches this prompt. " + _ENABLE_HINT
-    lines = ["No rule or cached answer matches; the closest knowledge artifacts:"]
+    lines = ["No rule or cached answer matches; the closest code and knowledge artifacts:"]
+    for ref in code or []:
+        lines.append(
+            f"- {ref.path}:{ref.start_line}-{ref.end_line}" + (f" ({ref.symbol})" if ref.symbol else "")
+        )
     for hit in hits:
         snippet = (hit.snippet or "").strip().replace("\n", " ")
         if len(snippet) > 240:

@@ -25,6 +25,16 @@ class KnowledgeRef(BaseModel):
     uri: str | None = None
 
 
+class CodeRef(BaseModel):
+    """Indexed code the answer was given as context (when `path` was passed)."""
+
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None = None
+    score: float | None = None
+
+
 class AgentAnswer(BaseModel):
     """An answer from the cheapest tier that could give one."""
 
@@ -49,6 +59,7 @@ class AgentAnswer(BaseModel):
     artifacts: list[KnowledgeRef] = Field(
         default_factory=list, description="Knowledge artifacts used or found."
     )
+    code: list[CodeRef] = Field(default_factory=list, description="Code from `path` given as context.")
     note: str | None = Field(None, description="Why a tier was skipped (no key, model unavailable, ...).")
 
 

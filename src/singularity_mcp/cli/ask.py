@@ -28,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--complexity", choices=["auto", "simple", "medium", "complex"], default="auto")
     parser.add_argument("--context", help="text the answer depends on ('@FILE' reads a file)")
+    parser.add_argument("--path", help="an indexed folder whose relevant code goes in as context")
     parser.add_argument("--no-llm", action="store_true", help="only rules and the cache, never a model call")
     parser.add_argument(
         "--feedback", nargs=2, metavar=("ANSWER_ID", "good|bad"), help="rate an earlier answer"
@@ -71,6 +72,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
             complexity=args.complexity,
             context=context,
             use_llm=not args.no_llm,
+            path=args.path,
         )
 
     answer = run_with_core(settings, work)

@@ -84,6 +84,7 @@ def register(server: MCPServer, core: "Core") -> None:
         complexity: str,
         context: str | None,
         use_llm: bool,
+        path: str | None,
     ) -> Sample | _Sampled | None:
         """Sample the client's model only when no key is set, it can sample, and no cheaper tier answers."""
         if not use_llm or llm_configured(core.settings):
@@ -93,7 +94,7 @@ def register(server: MCPServer, core: "Core") -> None:
             return None
         try:
             request = await pending_llm_request(
-                core, prompt, task_type=task_type, complexity=complexity, context=context
+                core, prompt, task_type=task_type, complexity=complexity, context=context, path=path
             )
         except SingularityError:
             return None  # the tool body reports the problem
@@ -138,6 +139,13 @@ def register(server: MCPServer, core: "Core") -> None:
         use_llm: Annotated[
             bool, Field(description="False: only rules and cached answers, never a model call.")
         ] = True,
+        path: Annotated[
+            str | None,
+            Field(
+                description="An indexed folder (index_codebase first): its code most relevant to the "
+                "prompt goes in as context."
+            ),
+        ] = None,
         sampled: Annotated[CreateMessageResult | _Sampled | None, Resolve(sample_when_needed)] = None,
     ) -> AgentAnswer:
         """Answer a software question through a tiered router, cheapest tier first: deterministic rules,
@@ -160,6 +168,7 @@ def register(server: MCPServer, core: "Core") -> None:
             context=context,
             use_llm=use_llm,
             sampler=sampler,
+            path=path,
         )
 
     @server.resource(
