@@ -34,14 +34,33 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
+def test_model_dir() -> Path:
+    """Built models shared by every test session and spawned server (`SINGULARITY_TEST_CACHE`).
+
+    The build record carries the manifest checksum, so a changed manifest or builder rebuilds; an
+    unchanged one loads in well under a second instead of being fetched and built per session.
+    """
+    root = os.environ.get("SINGULARITY_TEST_CACHE") or Path.home() / ".cache" / "singularity-mcp-test"
+    return Path(root).expanduser() / "models"
+
+
+test_model_dir.__test__ = False  # type: ignore[attr-defined]  (a helper, not a test)
+
+
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for tests: a given data dir, no API key, nothing from the developer's environment."""
+    """Settings for tests: a given data dir, the shared model cache, nothing from the developer's shell.
+
+    `SINGULARITY_MODEL_WEIGHTS` is honoured so the suite can run offline from local weights.
+    """
+    weights = os.environ.get("SINGULARITY_MODEL_WEIGHTS")
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "database_url": None,
         "anthropic_api_key": None,
         "anthropic_base_url": None,
         "allowed_roots": [],
+        "model_dir": test_model_dir(),
+        "model_weights": Path(weights) if weights else None,
     }
     values.update(overrides)
     return Settings(**values)
@@ -69,6 +88,9 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SINGULARITY_", "ANTHROPIC_"))}
     env["SINGULARITY_DATA_DIR"] = str(settings.data_dir)
     env["SINGULARITY_LOG_LEVEL"] = "WARNING"
+    env["SINGULARITY_MODEL_DIR"] = str(settings.models_dir)
+    if settings.model_weights:
+        env["SINGULARITY_MODEL_WEIGHTS"] = str(settings.model_weights)
     if settings.database_url:
         env["SINGULARITY_DATABASE_URL"] = settings.database_url
     if settings.allowed_roots:

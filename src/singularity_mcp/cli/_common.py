@@ -24,7 +24,17 @@ def run_with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T
         async with asynccontextmanager(Core(settings).run)() as core:
             return await work(core)
 
-    return anyio.run(runner)
+    try:
+        return anyio.run(runner)
+    except BaseExceptionGroup as group:  # the core's task group wraps what the work raised
+        raise _sole_exception(group) from None
+
+
+def _sole_exception(group: BaseExceptionGroup) -> BaseException:
+    """The one real exception inside (nested) single-member exception groups, else the group itself."""
+    while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
+        group = group.exceptions[0]
+    return group
 
 
 def print_json(value: Any) -> None:
