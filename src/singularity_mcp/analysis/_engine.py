@@ -18,7 +18,7 @@ from singularity_mcp.analysis._definitions import (
 )
 from singularity_mcp.analysis._languages import LOGICAL_TOKENS, NAME_TYPES, LanguageSpec
 from singularity_mcp.analysis._queries import CompiledLanguage, compiled
-from singularity_mcp.analysis.models import Definition, FileAnalysis, Finding, Metrics
+from singularity_mcp.analysis.models import FileAnalysis, Finding, Metrics
 
 MAX_COMPLEXITY = 15
 MAX_FUNCTION_LINES = 80
@@ -370,13 +370,14 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
     cognitive, depth = _cognitive(lang, structure, logical, defs, scopes)
     function_set = set(function_indices)
 
-    definitions: list[Definition] = []
+    definitions: list[dict] = []  # validated in one go by FileAnalysis (pydantic-core is faster than
+    # building each model in Python)
     findings: list[Finding] = _syntax_errors(root)
     for index, d in enumerate(defs):
         is_function = index in function_set
         loc = d.end_line - d.start_line + 1
         parameters = _parameters(spec, d.node) if is_function or d.kind in CLASS_KINDS else []
-        definition = Definition.model_construct(  # built from checked values: skip validation
+        definition = dict(
             name=d.name,
             qualified_name=d.qualified_name,
             kind=d.kind,
@@ -423,14 +424,18 @@ def analyze_tree(lang: CompiledLanguage, tree: Tree, source: bytes, path: str | 
         notes.append(f"{len(findings)} findings, first {MAX_FINDINGS} shown")
     if len(imports) > MAX_IMPORTS:
         notes.append(f"{len(imports)} imports, first {MAX_IMPORTS} shown")
-    return FileAnalysis(
-        path=path,
-        language=spec.name,
-        metrics=metrics,
-        definitions=definitions[:MAX_DEFINITIONS],
-        imports=imports[:MAX_IMPORTS],
-        findings=findings[:MAX_FINDINGS],
-        truncated=("; ".join(notes) + " (analyse a smaller file or a snippet to see all)") if notes else None,
+    return FileAnalysis.model_validate(
+        {
+            "path": path,
+            "language": spec.name,
+            "metrics": metrics,
+            "definitions": definitions[:MAX_DEFINITIONS],
+            "imports": imports[:MAX_IMPORTS],
+            "findings": findings[:MAX_FINDINGS],
+            "truncated": ("; ".join(notes) + " (analyse a smaller file or a snippet to see all)")
+            if notes
+            else None,
+        }
     )
 
 
