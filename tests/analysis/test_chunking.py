@@ -39,7 +39,8 @@ def test_markup_and_unknown_fall_back_to_windows(language, filename, source, _lo
     for lang in (language, None):
         chunks = chunk_source(source, lang, filename, 16)
         assert_covers(source, chunks)
-        assert all(c.symbol is None and c.kind == "text" for c in chunks)
+        if lang != "markdown":
+            assert all(c.symbol is None and c.kind == "text" for c in chunks)
 
 
 def test_one_chunk_per_definition_with_symbols() -> None:
@@ -120,3 +121,17 @@ _LINES = st.sampled_from(
 def test_chunks_cover_every_non_blank_line_once(lines: list[str], language, max_tokens: int) -> None:
     text = "\n".join(lines) + "\n"
     assert_covers(text, chunk_source(text, language, "generated", max_tokens))
+
+
+def test_markdown_is_cut_at_headings() -> None:
+    intro = "Some words about the project that take up a bit of room.\n" * 3
+    body = "".join(f"Paragraph {i} explains one more detail of the installation.\n\n" for i in range(12))
+    source = f"{intro}\n# Install\n\n{body}## Usage\n\n```\n# not a heading\n```\n\n{body}"
+    chunks = chunk_source(source, "markdown", "README.md", max_tokens=64)
+    assert_covers(source, chunks)
+    symbols = {c.symbol for c in chunks}
+    assert {"Install", "Usage"} <= symbols
+    assert "not a heading" not in symbols
+    assert all(c.kind == "section" for c in chunks)
+    usage = next(c for c in chunks if c.symbol == "Usage")
+    assert usage.text.startswith("## Usage")

@@ -6,6 +6,7 @@ Every non-blank line lands in exactly one chunk; chunks never overlap and are in
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
@@ -80,10 +81,13 @@ class _Chunker:
         if cursor <= end:
             self.gap(cursor, end, symbol, kind)
 
-    def gap(self, start: int, end: int, symbol: str | None, kind: str) -> None:
+    def gap(self, start: int, end: int, symbol: str | None, kind: str, whole: bool | None = None) -> None:
+        """Code between definitions (or a markdown section): one piece, or windows when too big."""
         tokens = self.tokens(start, end)
         if tokens <= self.max_tokens:
-            self.pieces.append(_Piece(start, end, symbol, kind, tokens, symbol is None))
+            self.pieces.append(
+                _Piece(start, end, symbol, kind, tokens, symbol is None if whole is None else whole)
+            )
         else:
             self.windows(start, end, symbol, kind)
 
@@ -118,6 +122,24 @@ def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:
     return merged
 
 
+_HEADING = re.compile(r"#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+def _sections(chunker: _Chunker, lines: list[str]) -> None:
+    """Markdown: one region per heading (symbol = the heading's text), split into windows if big."""
+    starts: list[tuple[int, str]] = []
+    fenced = False
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and (match := _HEADING.match(line)):
+            starts.append((number, match.group(1)))
+    if not starts or starts[0][0] > 0:
+        starts.insert(0, (0, ""))
+    for (start, title), (end, _) in zip(starts, [*starts[1:], (len(lines), "")], strict=True):
+        chunker.gap(start, end - 1, title or None, "section", whole=True)
+
+
 def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 256) -> list[Chunk]:
     """Chunks of `text` for the search index, sized for an embedder window of `max_tokens`.
 
@@ -141,6 +163,8 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
             defs = []
         top = [d for d in defs if d.parent is None]
         chunker.region(0, len(lines) - 1, top, defs, None, "module")
+    elif language == "markdown":
+        _sections(chunker, lines)
     else:
         chunker.windows(0, len(lines) - 1, None, "text")
     chunks: list[Chunk] = []
