@@ -234,3 +234,18 @@ async def test_learned_artifacts_survive_imports_and_export(kb_core: Core, tmp_p
     again = load_artifact_files(tmp_path)  # what was written is a valid artifact, ready to promote
     assert again[0].artifact_id == "learned-pip-upgrade"
     assert again[0].provenance is not None and again[0].provenance.usage_count == 1
+
+
+async def test_search_on_a_never_imported_database_imports_first(kb_core: Core) -> None:
+    hits = await search_knowledge(kb_core, "undo my last git commit", top_k=1)
+    assert hits[0].artifact_id == "rule-git-undo-last-commit"
+    assert await _scalar(kb_core, "SELECT count(*) FROM knowledge_artifacts") == len(load_artifact_files())
+
+
+async def test_the_configured_folder_is_the_default(kb_core: Core, kb_copy: Path) -> None:
+    for path in (kb_copy / "framework_pattern").glob("*.json"):
+        path.unlink()
+    kb_core.settings = kb_core.settings.model_copy(update={"knowledge_dir": kb_copy})
+    report = await import_artifacts(kb_core)
+    assert report.folder == str(kb_copy)
+    assert await list_artifacts(kb_core, "framework_pattern") == []

@@ -17,7 +17,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "validate", help="check every artifact file (errors name the file and the field)"
     )
     validate.add_argument(
-        "folder", nargs="?", type=Path, help="knowledge base folder (default: the shipped one)"
+        "folder",
+        nargs="?",
+        type=Path,
+        help="knowledge base folder (default: SINGULARITY_KNOWLEDGE_DIR or the shipped one)",
     )
     validate.add_argument("--json", action="store_true", help="print the result as JSON")
     validate.set_defaults(func=run_validate)
@@ -25,7 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     imp = kb.add_parser(
         "import", help="upsert changed artifact files into the database (re-embeds only changes)"
     )
-    imp.add_argument("folder", nargs="?", type=Path, help="knowledge base folder (default: the shipped one)")
+    imp.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        help="knowledge base folder (default: SINGULARITY_KNOWLEDGE_DIR or the shipped one)",
+    )
     imp.add_argument(
         "--keep-removed",
         action="store_true",
@@ -57,8 +65,9 @@ def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     from collections import Counter
 
     from singularity_mcp.knowledge import validate_folder
+    from singularity_mcp.knowledge._files import knowledge_folder
 
-    files, problems = validate_folder(args.folder)
+    files, problems = validate_folder(args.folder or knowledge_folder(settings))
     counts = Counter(f.artifact.artifact_type for f in files)
     if args.json:
         print_json({"valid": len(files), "by_type": dict(sorted(counts.items())), "problems": problems})

@@ -7,12 +7,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.knowledge.models import ARTIFACT_ADAPTER, ARTIFACT_TYPES, Artifact, parse_artifact
 from singularity_mcp.paths import data_path
+
+if TYPE_CHECKING:
+    from singularity_mcp.config import Settings
 
 #: Folders under the knowledge base that hold no curated artifacts.
 SKIPPED_FOLDERS = ("schema", "learned")
@@ -34,7 +38,14 @@ class ArtifactFile:
 
 
 def default_folder() -> Path:
+    """The shipped knowledge base."""
     return data_path("knowledge_base")
+
+
+def knowledge_folder(settings: Settings) -> Path:
+    """The curated folder this installation uses: `SINGULARITY_KNOWLEDGE_DIR`, else the shipped one."""
+    configured = getattr(settings, "knowledge_dir", None)
+    return Path(configured).expanduser() if configured else default_folder()
 
 
 def artifact_paths(folder: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import anyio
 import anyio.to_thread
 
 from singularity_mcp.errors import InvalidInput, SingularityError
-from singularity_mcp.knowledge._files import load_artifact_files
+from singularity_mcp.knowledge._files import knowledge_folder, load_artifact_files
 from singularity_mcp.knowledge.models import (
     Artifact,
     DecompositionTemplate,
@@ -71,7 +71,7 @@ async def available_artifacts(core: Core) -> list[Artifact]:
             return artifacts
     except (SingularityError, TimeoutError) as exc:
         logger.info("knowledge: database not available (%s); using the shipped files", exc)
-    return await anyio.to_thread.run_sync(load_artifact_files)
+    return await anyio.to_thread.run_sync(load_artifact_files, knowledge_folder(core.settings))
 
 
 def _system_prompt(artifacts: list[Artifact], task_type: str) -> str:

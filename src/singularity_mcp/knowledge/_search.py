@@ -13,14 +13,17 @@ no recall lost to filters.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from singularity_mcp.errors import InvalidInput
-from singularity_mcp.knowledge._store import SUCCESS_RATE_SQL, _check_type
+from singularity_mcp.knowledge._store import SUCCESS_RATE_SQL, _check_type, import_artifacts
 from singularity_mcp.knowledge.models import KnowledgeHit
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
+
+logger = logging.getLogger(__name__)
 
 W_SIMILARITY, W_SUCCESS, W_RECENCY = 0.7, 0.2, 0.1
 W_COSINE, W_LEXICAL = 0.8, 0.2
@@ -71,6 +74,12 @@ async def search_knowledge(
         raise InvalidInput(f"top_k={top_k}: pass a number from 1 to 100")
     _check_type(artifact_type)
     database = await core.database()
+    async with database.pool.connection() as conn:
+        cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM knowledge_artifacts)")
+        imported = (await cur.fetchone())[0]
+    if not imported:  # never imported (a fresh database, no server start yet): the files are the truth
+        logger.info("knowledge base is empty: importing the artifact files first")
+        await import_artifacts(core)
     embedder = await core.embedder()
     vector = (await embed_cached(database.pool, embedder, [query.strip()]))[0]
     params = {

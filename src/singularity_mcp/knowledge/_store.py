@@ -17,7 +17,7 @@ from singularity_mcp.errors import InvalidInput, NotFound
 from singularity_mcp.knowledge._files import (
     ArtifactFile,
     artifact_json,
-    default_folder,
+    knowledge_folder,
     load_artifact_records,
 )
 from singularity_mcp.knowledge._text import embedding_text, search_text
@@ -145,7 +145,8 @@ def _row(p: _Prepared, source: str, model_id: str | None) -> dict[str, Any]:
 async def import_artifacts(
     core: Core, folder: Path | str | None = None, *, prune: bool = True
 ) -> ImportReport:
-    """Sync the artifact files under `folder` (default: the shipped knowledge base) into the database.
+    """Sync the artifact files under `folder` (default: `settings.knowledge_dir`, else the shipped knowledge
+    base) into the database.
 
     Upserts by `artifact_id`; files whose text did not change are skipped, and only artifacts whose
     embedding text changed are embedded again. Replaced and (with `prune`) removed curated artifacts go to
@@ -153,7 +154,7 @@ async def import_artifacts(
     imports nothing.
     """
     started = time.perf_counter()
-    folder = Path(folder) if folder is not None else default_folder()
+    folder = Path(folder) if folder is not None else knowledge_folder(core.settings)
     files: list[ArtifactFile] = await anyio.to_thread.run_sync(load_artifact_records, folder)
     prepared = [_prepare(core, f.artifact, f.raw_text, f.path.relative_to(folder).as_posix()) for f in files]
     database = await core.database()
@@ -434,7 +435,7 @@ async def export_learned(
     Files are `<folder>/<artifact_type>/<artifact_id>.json`, valid artifacts with a `provenance` block;
     a person reviews them and promotes one by moving it into the matching type folder.
     """
-    target = Path(folder) if folder is not None else default_folder() / "learned"
+    target = Path(folder) if folder is not None else knowledge_folder(core.settings) / "learned"
     database = await core.database()
     async with database.pool.connection() as conn:
         cur = await conn.execute(

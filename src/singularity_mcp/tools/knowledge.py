@@ -67,10 +67,9 @@ class _Listeners:
 
 
 def _knowledge_folder(core: Core) -> Path:
-    from singularity_mcp.knowledge._files import default_folder
+    from singularity_mcp.knowledge._files import knowledge_folder
 
-    configured = getattr(core.settings, "knowledge_dir", None)
-    return Path(configured) if configured else default_folder()
+    return knowledge_folder(core.settings)
 
 
 async def _summaries(core: Core) -> list[Any]:
