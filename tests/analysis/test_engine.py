@@ -7,6 +7,8 @@ from pathlib import Path
 
 import lizard
 import pytest
+from lizard_ext.version import version as lizard_version
+from packaging.version import Version
 
 from singularity_mcp.analysis import analyze_source, detect_language, supported_languages
 from singularity_mcp.errors import InvalidInput
@@ -42,6 +44,9 @@ def test_definitions_and_complexity(case: Case) -> None:
 
 @pytest.mark.parametrize(
     "case", [c for c in CASES if c.language in LIZARD_LANGUAGES], ids=lambda c: c.language
+)
+@pytest.mark.skipif(
+    Version(lizard_version) < Version("1.24"), reason="counts as lizard 1.24 does (Rust arms, Python case)"
 )
 def test_lizard_agreement(case: Case, tmp_path: Path) -> None:
     """Every function lizard finds, we find at the same line with the same cyclomatic complexity."""
