@@ -41,14 +41,23 @@ CREATE TABLE code_chunks (
     kind        text        NOT NULL,
     content     text        NOT NULL,
     embed_sha256 bytea      NOT NULL,   -- sha256 of the text given to the embedder
-    lexemes     tsvector    NOT NULL,
     embedding   vector(384)
 );
 CREATE INDEX code_chunks_file ON code_chunks (file_id);
 CREATE INDEX code_chunks_root ON code_chunks (root_id, language);
-CREATE INDEX code_chunks_lexemes ON code_chunks USING gin (lexemes);
 CREATE INDEX code_chunks_embedding ON code_chunks USING hnsw (embedding vector_cosine_ops);
 CREATE INDEX code_chunks_pending ON code_chunks (root_id, id) WHERE embedding IS NULL;
+
+-- The full-text side lives in a narrow table (with copies of the filter columns): a keyword lookup then
+-- visits a few small rows per page instead of one wide chunk row (content, vector) per match.
+CREATE TABLE code_chunk_lexemes (
+    chunk_id bigint   PRIMARY KEY REFERENCES code_chunks (id) ON DELETE CASCADE,
+    root_id  bigint   NOT NULL,
+    language text,
+    rel_path text     NOT NULL,
+    lexemes  tsvector NOT NULL  -- weights: A symbol, B path, D content (identifier-aware words)
+);
+CREATE INDEX code_chunk_lexemes_gin ON code_chunk_lexemes USING gin (lexemes);
 
 -- Document frequency of each lexeme per root, refreshed after a run changes the root: query terms are
 -- weighted by inverse document frequency (full-text ranking alone has none) and very common ones dropped.

@@ -36,7 +36,10 @@ RRF_K = 10  # measured on benchmarks/search: 10 beat 30 and 60 (MRR@10 0.546 vs 
 SNIPPET_CHARS = 1200
 SNIPPET_LINES = 40
 MAX_TERMS = 12
+FIRST_STAGE = 400  # candidates ranked by summed IDF before the full lexical score
 COMMON_TERM_SHARE = 0.4  # terms in more than this share of chunks carry little signal; dropped
+SMALL_CORPUS = 200  # ... unless the searched chunks are this few
+LEXICAL_ROW_BUDGET = 20_000  # rarest terms first, until their chunks add up to this many
 SYMBOL_WEIGHT = 0.5  # extra weight of a term found in the definition's name (tsvector weight A)
 PATH_WEIGHT = 0.3  # ... in the file path (weight B)
 _LEXEME = re.compile(r"^[a-z0-9]+$")
@@ -97,16 +100,16 @@ async def resolve_scope(pool: AsyncConnectionPool, path: Path | None, language: 
     raise NotIndexed(f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first")
 
 
-def _filters(scope: Scope, params: list) -> str:
+def _filters(scope: Scope, params: list, alias: str = "c") -> str:
     clauses = []
     if scope.filtered:
-        clauses.append("c.root_id = ANY(%s)")
+        clauses.append(f"{alias}.root_id = ANY(%s)")
         params.append(list(scope.roots))
     if scope.prefix:
-        clauses.append("starts_with(c.rel_path, %s)")
+        clauses.append(f"starts_with({alias}.rel_path, %s)")
         params.append(scope.prefix)
     if scope.language:
-        clauses.append("c.language = %s")
+        clauses.append(f"{alias}.language = %s")
         params.append(scope.language)
     return "".join(f" AND {c}" for c in clauses)
 
@@ -132,38 +135,51 @@ async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> l
             continue
         idf = math.log(1 + (total - ndoc + 0.5) / (ndoc + 0.5))
         terms.append((lexeme, idf, ndoc))
-    terms.sort(key=lambda t: -t[1])
-    specific = [t for t in terms if t[2] <= COMMON_TERM_SHARE * total]
-    chosen = (specific or terms[:1])[:MAX_TERMS]
+    terms.sort(key=lambda t: -t[1])  # rarest first
+    if total >= SMALL_CORPUS:
+        terms = [t for t in terms if t[2] <= COMMON_TERM_SHARE * total]
+    chosen, visited = [], 0
+    for term in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
+        if chosen and visited + term[2] > LEXICAL_ROW_BUDGET:
+            break
+        chosen.append(term)
+        visited += term[2]
     return [(lexeme, idf) for lexeme, idf, _ in chosen]
 
 
 async def _lexical(
     pool: AsyncConnectionPool, scope: Scope, terms: list[tuple[str, float]], limit: int
 ) -> list[Candidate]:
+    """Two stages: the sum of matched terms' IDF from one GIN lookup per term (no tsvector is read),
+    then the full score on the best few hundred (name and path matches, term frequency)."""
     if not terms:
         return []
-    params: list = []
-    parts = []
+    lookup_params: list = [[f"'{lexeme}'" for lexeme, _ in terms], [idf for _, idf in terms]]
+    filters = _filters(scope, lookup_params, "l")
+    lookup = (
+        "SELECT l.chunk_id AS id, sum(t.idf) AS score FROM unnest(%s::text[], %s::float8[]) AS t(q, idf) "
+        "JOIN LATERAL (SELECT l.chunk_id FROM code_chunk_lexemes l "
+        f"  WHERE l.lexemes @@ t.q::tsquery{filters}) l ON true "
+        "GROUP BY l.chunk_id ORDER BY score DESC, l.chunk_id LIMIT %s"
+    )
+    # Per matched term: its IDF, more when it is in the definition's name (A) or the path (B).
+    term_score = (
+        "CASE WHEN l.lexemes @@ %s::tsquery THEN (1 + %s * (l.lexemes @@ %s::tsquery)::int"
+        " + %s * (l.lexemes @@ %s::tsquery)::int) * %s ELSE 0 END"
+    )
+    score_params: list = []
     for lexeme, idf in terms:
-        parts.append(
-            "(CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END"
-            f" + {SYMBOL_WEIGHT} * (CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END)"
-            f" + {PATH_WEIGHT} * (CASE WHEN c.lexemes @@ %s::tsquery THEN 1 ELSE 0 END)) * %s"
-        )
-        params += [f"'{lexeme}'", f"'{lexeme}':A", f"'{lexeme}':B", idf]
+        score_params += [f"'{lexeme}'", SYMBOL_WEIGHT, f"'{lexeme}':A", PATH_WEIGHT, f"'{lexeme}':B", idf]
     either = " | ".join(f"'{lexeme}'" for lexeme, _ in terms)
-    params += [either, either]
-    where_params: list = []
-    filters = _filters(scope, where_params)
     sql = (
+        f"WITH first AS ({lookup}) "
         f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM ("
-        f"  SELECT c.*, ({' + '.join(parts)}) + 0.1 * ts_rank(c.lexemes, %s::tsquery, 1) AS score"
-        f"  FROM code_chunks c WHERE c.lexemes @@ %s::tsquery{filters}"
-        f"  ORDER BY score DESC, c.id LIMIT %s) c JOIN code_files f ON f.id = c.file_id ORDER BY c.score DESC, c.id"
+        f"  SELECT c.*, {' + '.join([term_score] * len(terms))} + 0.1 * ts_rank(l.lexemes, %s::tsquery, 1) AS score"
+        "  FROM first JOIN code_chunks c ON c.id = first.id JOIN code_chunk_lexemes l ON l.chunk_id = first.id"
+        ") c JOIN code_files f ON f.id = c.file_id ORDER BY c.score DESC, c.id LIMIT %s"
     )
     async with pool.connection() as conn:
-        cur = await conn.execute(sql, [*params, *where_params, limit])
+        cur = await conn.execute(sql, [*lookup_params, FIRST_STAGE, *score_params, either, limit])
         return [Candidate(*row) for row in await cur.fetchall()]
 
 

@@ -13,11 +13,16 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp.search._files import PreparedFile
 
 _INSERT_CHUNK = """
-INSERT INTO code_chunks (file_id, root_id, rel_path, language, start_line, end_line, symbol, kind, content,
-                         embed_sha256, lexemes)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-        setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
-        || to_tsvector('english', %s))
+WITH chunk AS (
+    INSERT INTO code_chunks (file_id, root_id, rel_path, language, start_line, end_line, symbol, kind, content,
+                             embed_sha256)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    RETURNING id, root_id, language, rel_path)
+INSERT INTO code_chunk_lexemes (chunk_id, root_id, language, rel_path, lexemes)
+SELECT id, root_id, language, rel_path,
+       setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
+       || to_tsvector('english', %s)
+FROM chunk
 """
 
 ADVISORY_CLASS = 0x5343_4958  # advisory lock namespace: one index run per root across processes
@@ -129,7 +134,7 @@ async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
         await conn.execute("DELETE FROM code_terms WHERE root_id = %s", (root_id,))
         await conn.execute(
             "INSERT INTO code_terms (root_id, lexeme, ndoc) "
-            "SELECT %s, word, ndoc FROM ts_stat('SELECT lexemes FROM code_chunks WHERE root_id = ' || %s::bigint)",
+            "SELECT %s, word, ndoc FROM ts_stat('SELECT lexemes FROM code_chunk_lexemes WHERE root_id = ' || %s::bigint)",
             (root_id, root_id),
         )
         cur = await conn.execute(
