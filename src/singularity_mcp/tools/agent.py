@@ -9,21 +9,16 @@ cache answers first, so the client's model is only sampled when the LLM tier is 
 # No `from __future__ import annotations`: the tool's `Resolve(sample_when_needed)` annotation names a
 # closure, which the SDK can only see when annotations are evaluated where they are written.
 import logging
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
-from mcp.shared.message import ServerMessageMetadata
 from mcp_types import (
-    CreateMessageRequest,
     CreateMessageResult,
     ModelHint,
     ModelPreferences,
     SamplingMessage,
     TextContent,
 )
-from mcp_types.version import is_version_at_least
 from pydantic import Field
 
 from singularity_mcp.agent import (
@@ -37,24 +32,14 @@ from singularity_mcp.agent import (
 from singularity_mcp.agent.models import AgentAnswer
 from singularity_mcp.errors import SingularityError
 from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._sampling import Sampled, as_sampled, sample_or_defer
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
 
 logger = logging.getLogger(__name__)
 
-#: From this protocol revision on, sampling rides InputRequiredResult (the framework does it).
-_INPUT_REQUIRED_VERSION = "2026-07-28"
 _PRIORITIES = {"simple": (0.8, 0.3), "medium": (0.5, 0.6), "complex": (0.2, 0.9)}  # (cost, intelligence)
-
-
-@dataclass(frozen=True)
-class _Sampled:
-    """The client's model answered (or refused) a sampling request made before the tool body ran."""
-
-    result: CreateMessageResult | None
-    latency_ms: float = 0.0
-    error: str | None = None
 
 
 def _sample_marker(request: LLMRequest) -> Sample:
@@ -70,12 +55,6 @@ def _sample_marker(request: LLMRequest) -> Sample:
     )
 
 
-def _result_text(result: CreateMessageResult) -> str:
-    content = result.content
-    blocks = content if isinstance(content, list) else [content]
-    return "".join(getattr(block, "text", "") or "" for block in blocks)
-
-
 def register(server: MCPServer, core: "Core") -> None:
     async def sample_when_needed(
         ctx: Context,
@@ -85,7 +64,7 @@ def register(server: MCPServer, core: "Core") -> None:
         context: str | None,
         use_llm: bool,
         path: str | None,
-    ) -> Sample | _Sampled | None:
+    ) -> Sample | Sampled | None:
         """Sample the client's model only when no key is set, it can sample, and no cheaper tier answers."""
         if not use_llm or llm_configured(core.settings):
             return None
@@ -100,22 +79,7 @@ def register(server: MCPServer, core: "Core") -> None:
             return None  # the tool body reports the problem
         if request is None:
             return None
-        marker = _sample_marker(request)
-        version = ctx.protocol_version
-        if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
-            return marker  # the framework batches it into InputRequiredResult and injects the result
-        # Older protocols: send the request here so a refusal becomes a `none` answer, not an error.
-        started = time.perf_counter()
-        try:
-            result = await ctx.session.send_request(
-                CreateMessageRequest(params=marker.params),
-                CreateMessageResult,
-                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-            )
-        except Exception as exc:
-            logger.info("sampling refused or failed: %s", exc)
-            return _Sampled(None, error=str(exc) or type(exc).__name__)
-        return _Sampled(result, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+        return await sample_or_defer(ctx, _sample_marker(request))  # a refusal becomes a `none` answer
 
     @server.tool()
     @tool_errors
@@ -146,7 +110,7 @@ def register(server: MCPServer, core: "Core") -> None:
                 "prompt goes in as context."
             ),
         ] = None,
-        sampled: Annotated[CreateMessageResult | _Sampled | None, Resolve(sample_when_needed)] = None,
+        sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_when_needed)] = None,
     ) -> AgentAnswer:
         """Answer a software question through a tiered router, cheapest tier first: deterministic rules,
         then a semantic cache of earlier answers (paraphrases hit; different numbers, negations,
@@ -157,9 +121,8 @@ def register(server: MCPServer, core: "Core") -> None:
         the answer lists the most relevant knowledge artifacts (source "none").
         Use semantic_search to find code, analyze_code for metrics, plan_task to break work down.
         """
-        sampler = None
-        if isinstance(sampled, CreateMessageResult | _Sampled):
-            sampler = _fixed_sampler(sampled)
+        outcome = as_sampled(sampled)
+        sampler = _fixed_sampler(outcome) if outcome is not None else None
         return await ask(
             core,
             prompt,
@@ -183,16 +146,15 @@ def register(server: MCPServer, core: "Core") -> None:
         return (await router_stats(core)).model_dump_json(indent=2)
 
 
-def _fixed_sampler(sampled: CreateMessageResult | _Sampled):
+def _fixed_sampler(outcome: Sampled):
     """A sampler handing `ask` the answer the resolver already got from the client's model."""
 
     async def sampler(_request: LLMRequest) -> Completion:
-        outcome = sampled if isinstance(sampled, _Sampled) else _Sampled(sampled)
-        if outcome.result is None:
+        if outcome.text is None:
             raise RuntimeError(outcome.error or "the client returned no sample")
         return Completion(
-            text=_result_text(outcome.result),
-            model=outcome.result.model or "client-model",
+            text=outcome.text,
+            model=outcome.model,
             input_tokens=0,
             output_tokens=0,
             cost_usd=0.0,

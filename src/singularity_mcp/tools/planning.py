@@ -9,17 +9,14 @@ protocol eras) — only when no template fits, so the cheapest source still answ
 # function local to `register`, which string annotations could not resolve.
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.shared.message import ServerMessageMetadata
 from mcp.types import CallToolResult, TextContent
-from mcp_types import CreateMessageRequest, CreateMessageResult, ModelPreferences, SamplingMessage
-from mcp_types.version import is_version_at_least
+from mcp_types import CreateMessageResult, ModelPreferences, SamplingMessage
 
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput, SingularityError, Unavailable
@@ -32,28 +29,16 @@ from singularity_mcp.planning.models import (
     TaskStatus,
 )
 from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._sampling import Sampled, as_sampled, sample_or_defer
 
 logger = logging.getLogger(__name__)
 
 Action = Literal["create", "decompose", "update", "get", "next"]
 
 
-#: From this protocol revision on, sampling rides InputRequiredResult (the framework does it).
-_INPUT_REQUIRED_VERSION = "2026-07-28"
-
-
 def _llm_configured(core: Core) -> bool:
     key = core.settings.anthropic_api_key
     return bool(key and key.get_secret_value())
-
-
-@dataclass(frozen=True)
-class _Sampled:
-    """The client's model answered (text) or refused (error) the decomposition request."""
-
-    text: str | None
-    model: str = "client"
-    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +52,7 @@ class _SampledAnswer:
     retry after an unusable answer cannot be sampled inside the same call, so it is refused (and `auto`
     falls back to a template)."""
 
-    def __init__(self, sampled: _Sampled) -> None:
+    def __init__(self, sampled: Sampled) -> None:
         self._sampled = sampled
         self._used = False
 
@@ -80,13 +65,7 @@ class _SampledAnswer:
         return _SampledCompletion(self._sampled.text, self._sampled.model)
 
 
-def _sampled_text(result: CreateMessageResult) -> _Sampled:
-    content = result.content
-    blocks = content if isinstance(content, list) else [content]
-    return _Sampled("".join(getattr(block, "text", "") or "" for block in blocks), result.model or "client")
-
-
-async def planning_decomposer(core: Core, sampled: _Sampled | None = None) -> Any:
+async def planning_decomposer(core: Core, sampled: Sampled | None = None) -> Any:
     """A `Decomposer` on the knowledge base's templates, embeddings when built, and an LLM: the API when a
     key is set, else the answer sampled from the client's model (if any)."""
     from singularity_mcp.planning import Decomposer
@@ -214,7 +193,7 @@ def register(server: MCPServer, core: Core) -> None:
         action: Action | None,
         subtasks: list[SubtaskSpec] | None,
         decomposer: DecomposeMethod,
-    ) -> Sample | _Sampled | None:
+    ) -> Sample | Sampled | None:
         """Sample the client's model for a decomposition only when it is needed: no key, the client can
         sample, no subtasks given, and (for `auto`) no template fits."""
         if decomposer == "template" or subtasks or _llm_configured(core):
@@ -248,22 +227,7 @@ def register(server: MCPServer, core: Core) -> None:
             system_prompt=system,
             model_preferences=ModelPreferences(cost_priority=0.5, intelligence_priority=0.6),
         )
-        version = ctx.protocol_version
-        if version is not None and is_version_at_least(version, _INPUT_REQUIRED_VERSION):
-            return marker  # the framework batches it into InputRequiredResult and injects the result
-        # Older protocols: send the request here so a refusal becomes a fallback, not an error.
-        started = time.perf_counter()
-        try:
-            result = await ctx.session.send_request(
-                CreateMessageRequest(params=marker.params),
-                CreateMessageResult,
-                metadata=ServerMessageMetadata(related_request_id=ctx.request_id),
-            )
-        except Exception as exc:
-            logger.info("planning: sampling refused or failed: %s", exc)
-            return _Sampled(None, error=str(exc) or type(exc).__name__)
-        logger.info("planning: sampled a decomposition in %.0f ms", (time.perf_counter() - started) * 1000)
-        return _sampled_text(result)
+        return await sample_or_defer(ctx, marker)  # a refusal falls back to a template
 
     @server.tool()
     @tool_errors
@@ -282,7 +246,7 @@ def register(server: MCPServer, core: Core) -> None:
         not_before: datetime | None = None,
         note: str | None = None,
         decomposer: DecomposeMethod = "auto",
-        sampled: Annotated[CreateMessageResult | _Sampled | None, Resolve(sample_decomposition)] = None,
+        sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_decomposition)] = None,
     ) -> Annotated[CallToolResult, PlanView]:
         """Plan work as a hierarchical task graph, then ask what to do next and report progress.
 
@@ -312,7 +276,7 @@ def register(server: MCPServer, core: Core) -> None:
             estimate_hours is not None or not_before is not None
         )
         chosen = action or ("create" if plan_id is None else "update" if has_change else "get")
-        answer = _sampled_text(sampled) if isinstance(sampled, CreateMessageResult) else sampled
+        answer = as_sampled(sampled)
         from singularity_mcp import planning
 
         database = await core.database()
