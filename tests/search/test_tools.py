@@ -160,3 +160,25 @@ async def test_bad_input_is_a_tool_error(client: ClientSession, tmp_path: Path) 
         "semantic_search", {"query": "x", "scope": "code", "language": "klingon"}
     )
     assert language.is_error and "unknown language" in language.content[0].text
+
+
+async def test_knowledge_and_all_scopes_merge_both_kinds(client: ClientSession, tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo")
+    await call(client, "index_codebase", path=str(root))
+    knowledge = await call(
+        client, "semantic_search", query="retry with exponential backoff", scope="knowledge"
+    )
+    assert knowledge["results"] and {h["kind"] for h in knowledge["results"]} == {"knowledge"}
+    assert all(h["uri"].startswith("knowledge://") for h in knowledge["results"])
+    both = await call(
+        client,
+        "semantic_search",
+        query="retry with exponential backoff",
+        scope="all",
+        path=str(root),
+        top_k=6,
+    )
+    kinds = [h["kind"] for h in both["results"]]
+    assert set(kinds) == {"code", "knowledge"} and len(kinds) == 6
+    code = [h for h in both["results"] if h["kind"] == "code"]
+    assert rel(code[0], root) == "server/health.go"  # the code ranking is kept within the merge
