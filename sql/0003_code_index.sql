@@ -54,6 +54,7 @@ CREATE TABLE code_chunk_lexemes (
     chunk_id bigint   PRIMARY KEY REFERENCES code_chunks (id) ON DELETE CASCADE,
     root_id  bigint   NOT NULL,
     language text,
+    kind     text     NOT NULL,
     rel_path text     NOT NULL,
     lexemes  tsvector NOT NULL  -- weights: A symbol, B path, D content (identifier-aware words)
 );

@@ -140,6 +140,9 @@ async def test_filters_by_language_and_subfolder(client: ClientSession, tmp_path
     assert hits and all(rel(h, root).startswith("billing/") for h in hits)
     hits = await search(client, "price total cost", path=str(root / "web"), top_k=20)
     assert all(rel(h, root).startswith("web/") for h in hits)
+    hits = await search(client, "parcel", path=str(root), kind="class", top_k=20)
+    assert hits and all(h["symbol_kind"] == "class" for h in hits)
+    assert hits[0]["symbol"] == "ParcelTracker"
 
 
 async def test_bad_input_is_a_tool_error(client: ClientSession, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`singularity-mcp search QUERY [--path P] [--language L] [--scope S] [--top-k N] [--json]`."""
+"""`singularity-mcp search QUERY [--path P] [--language L] [--kind K] [--scope S] [--top-k N] [--json]`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("query", help="what you are looking for, in words or identifiers")
     parser.add_argument("--path", help="limit code hits to this indexed folder or a sub-folder")
     parser.add_argument("--language", help="limit hits to one language")
+    parser.add_argument("--kind", help="limit code hits to one kind (function, method, class, ...)")
     parser.add_argument("--scope", choices=["all", "code", "knowledge"], default="all")
     parser.add_argument("--top-k", type=int, default=10, help="number of hits (1-50)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     result = run_with_core(
         settings,
         lambda core: search_everything(
-            core, args.query, args.scope, args.path, args.language, None, args.top_k
+            core, args.query, args.scope, args.path, args.language, None, args.top_k, args.kind
         ),
     )
     if args.json:

@@ -34,6 +34,7 @@ async def search_everything(
     language: str | None,
     artifact_type: str | None,
     top_k: int,
+    kind: str | None = None,
 ) -> SearchResult:
     """Code, knowledge or both, fused by rank."""
     if not 1 <= top_k <= MAX_TOP_K:
@@ -47,7 +48,7 @@ async def search_everything(
         root = resolve_allowed(path, core.settings) if path else None
         try:
             code = await search_code(
-                database.pool, core.embedder, query, path=root, language=language, top_k=top_k
+                database.pool, core.embedder, query, path=root, language=language, kind=kind, top_k=top_k
             )
         except Exception as exc:
             if scope == "code" or path or not isinstance(exc, NotIndexed):

@@ -54,6 +54,7 @@ class Scope:
     roots: dict[int, str]  # root id -> absolute path
     prefix: str | None  # sub-folder of the single root, relative, ending in "/"
     language: str | None
+    kind: str | None  # chunk kind: function, method, class, module, text, ...
     filtered: bool  # whether any filter narrows the whole index (needs iterative index scans)
 
 
@@ -74,8 +75,11 @@ class Candidate:
     score: float = 0.0
 
 
-async def resolve_scope(pool: AsyncConnectionPool, path: Path | None, language: str | None) -> Scope:
-    """The roots (and sub-folder) a `path` filter names, and the normalised language filter."""
+async def resolve_scope(
+    pool: AsyncConnectionPool, path: Path | None, language: str | None, kind: str | None = None
+) -> Scope:
+    """The roots (and sub-folder) a `path` filter names, and the normalised language and kind filters."""
+    kind = kind.strip().lower() or None if kind else None
     lang = None
     if language:
         from singularity_mcp.analysis import normalize_language
@@ -89,13 +93,13 @@ async def resolve_scope(pool: AsyncConnectionPool, path: Path | None, language: 
     if not roots:
         raise NotIndexed("nothing is indexed yet: call index_codebase with the folder to search first")
     if path is None:
-        return Scope({r.id: r.path for r in roots}, None, lang, filtered=lang is not None)
+        return Scope({r.id: r.path for r in roots}, None, lang, kind, filtered=bool(lang or kind))
     for root in roots:  # longest path first: the innermost indexed root wins
         root_path = Path(root.path)
         if path == root_path or path.is_relative_to(root_path):
             rel = path.relative_to(root_path).as_posix()
             prefix = None if rel == "." else rel + "/"
-            return Scope({root.id: root.path}, prefix, lang, filtered=True)
+            return Scope({root.id: root.path}, prefix, lang, kind, filtered=True)
     indexed = ", ".join(r.path for r in roots[:5])
     raise NotIndexed(f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first")
 
@@ -111,6 +115,9 @@ def _filters(scope: Scope, params: list, alias: str = "c") -> str:
     if scope.language:
         clauses.append(f"{alias}.language = %s")
         params.append(scope.language)
+    if scope.kind:
+        clauses.append(f"{alias}.kind = %s")
+        params.append(scope.kind)
     return "".join(f" AND {c}" for c in clauses)
 
 
@@ -303,6 +310,7 @@ async def search_code(
     *,
     path: Path | None = None,
     language: str | None = None,
+    kind: str | None = None,
     top_k: int = 10,
     fresh: bool = True,
 ) -> SearchResult:
@@ -313,7 +321,7 @@ async def search_code(
         raise InvalidInput("query is empty: describe the code you are looking for, or name a symbol")
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}")
-    scope = await resolve_scope(pool, path, language)
+    scope = await resolve_scope(pool, path, language, kind)
     notes: list[str] = []
     hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
     if fresh:

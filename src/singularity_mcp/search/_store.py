@@ -17,9 +17,9 @@ WITH chunk AS (
     INSERT INTO code_chunks (file_id, root_id, rel_path, language, start_line, end_line, symbol, kind, content,
                              embed_sha256)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-    RETURNING id, root_id, language, rel_path)
-INSERT INTO code_chunk_lexemes (chunk_id, root_id, language, rel_path, lexemes)
-SELECT id, root_id, language, rel_path,
+    RETURNING id, root_id, language, kind, rel_path)
+INSERT INTO code_chunk_lexemes (chunk_id, root_id, language, kind, rel_path, lexemes)
+SELECT id, root_id, language, kind, rel_path,
        setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
        || to_tsvector('english', %s)
 FROM chunk

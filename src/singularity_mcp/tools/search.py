@@ -142,6 +142,10 @@ def register(server: MCPServer, core: Core) -> None:
             str | None, Field(description="Limit knowledge hits to one artifact type.")
         ] = None,
         top_k: Annotated[int, Field(description="How many hits to return (1-50).")] = 10,
+        kind: Annotated[
+            str | None,
+            Field(description="Limit code hits to one kind of chunk: function, method, class, module, ..."),
+        ] = None,
     ) -> SearchResult:
         """Find code by meaning and by name across indexed codebases (and the knowledge base).
 
@@ -153,4 +157,4 @@ def register(server: MCPServer, core: Core) -> None:
         """
         from singularity_mcp.search import search_everything
 
-        return await search_everything(core, query, scope, path, language, artifact_type, top_k)
+        return await search_everything(core, query, scope, path, language, artifact_type, top_k, kind)

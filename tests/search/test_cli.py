@@ -1,0 +1,65 @@
+"""`singularity-mcp index` and `singularity-mcp search` on the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from singularity_mcp.config import Settings
+from tests.conftest import REPO_ROOT, server_env
+from tests.search.conftest import write_repo
+
+
+def cli(settings: Settings, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "singularity_mcp", *args],
+        env=server_env(settings, **env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_index_search_remove(settings: Settings, search_env: dict[str, str], tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo")
+    indexed = cli(settings, search_env, "index", str(root), "--json")
+    assert indexed.returncode == 0, indexed.stderr
+    result = json.loads(indexed.stdout)
+    assert result["status"] == "done" and result["files_indexed"] == 5
+
+    found = cli(
+        settings,
+        search_env,
+        "search",
+        "sales tax on invoice lines",
+        "--path",
+        str(root),
+        "--scope",
+        "code",
+        "--json",
+    )
+    assert found.returncode == 0, found.stderr
+    top = json.loads(found.stdout)["results"][0]
+    assert top["path"] == str(root / "billing/invoice.py")
+
+    human = cli(
+        settings,
+        search_env,
+        "search",
+        "liveness probe",
+        "--path",
+        str(root),
+        "--scope",
+        "code",
+        "--top-k",
+        "1",
+    )
+    assert human.returncode == 0 and "server/health.go" in human.stdout
+
+    removed = cli(settings, search_env, "index", "--remove", str(root), "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout)["files"] == 5
+    gone = cli(settings, search_env, "search", "invoice", "--path", str(root), "--scope", "code")
+    assert gone.returncode == 1 and "index_codebase" in gone.stderr
