@@ -5,6 +5,9 @@ from __future__ import annotations
 import sysconfig
 from pathlib import Path
 
+#: The single short query of the latency measurement.
+QUERY = "how do I parse a date string?"
+
 #: Fixed texts for the golden vectors: prose, queries, code in several languages, edge cases.
 GOLDEN_TEXTS: list[str] = [
     "parse a date string",

@@ -16,7 +16,7 @@ from singularity_mcp.embedding._graph import INPUTS, OUTPUT
 from singularity_mcp.errors import InvalidInput
 
 #: Texts one async drain step embeds before letting another caller's (smaller) request in.
-_SLICE = 64
+_SLICE = 32
 
 
 @dataclass(eq=False)
@@ -60,7 +60,7 @@ class Embedder:
         reason: str = "",
         io_binding: bool = False,
         max_batch: int = 32,
-        token_budget: int = 8192,
+        token_budget: int = 2048,
     ) -> None:
         self.model_id = model_id
         self.dimensions = dimensions
@@ -130,8 +130,9 @@ class Embedder:
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed `texts` off the event loop; concurrent callers share batches.
 
-        One caller at a time drives the model (the "drainer"); each step takes up to 64 texts from all
-        waiting requests, smallest requests first, so a short query is not stuck behind a bulk index job.
+        One caller at a time drives the model (the "drainer"); each step takes up to 32 texts (one CPU
+        batch) from all waiting requests, smallest requests first, so a short query is not stuck behind
+        a bulk index job.
         """
         items = _check_texts(texts)
         if not items:
