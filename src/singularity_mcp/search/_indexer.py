@@ -229,7 +229,7 @@ async def _lexical_phase(
     run.preflight = await anyio.to_thread.run_sync(_preflight, to_read, unchanged, removed)
     run.files_unchanged = unchanged
     total = len(to_read)
-    run.update(phase="lexical", files_total=total, files_done=0, message=_describe(run.preflight))
+    run.update(phase="lexical", files_total=total, files_done=0, message=describe_preflight(run.preflight))
     await _store.set_root(pool, root_id, phase="lexical", files_total=total, files_done=0)
     changed = bool(removed)
     if removed:
@@ -304,7 +304,7 @@ async def _dense_phase(
         run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
 
 
-def _describe(preflight: PreflightSummary) -> str:
+def describe_preflight(preflight: PreflightSummary) -> str:
     languages = ", ".join(f"{n} {lang}" for lang, n in list(preflight.by_language.items())[:6])
     return (
         f"{preflight.files_to_index} files to index ({languages or 'none'}), {preflight.files_unchanged} "

@@ -41,6 +41,12 @@ def _fraction(run: IndexRun) -> float:
     return 0.0
 
 
+def _preflight_message(run: IndexRun) -> str:
+    from singularity_mcp.search._indexer import describe_preflight
+
+    return describe_preflight(run.preflight) if run.preflight else ""
+
+
 async def start_or_join(core: Core, root: Path, force: bool) -> IndexRun:
     """Start indexing `root` in the background (or join the run in progress)."""
     from singularity_mcp.search import code_indexer
@@ -84,13 +90,15 @@ def register(server: MCPServer, core: Core) -> None:
         reported = -1.0
         announced = False
         while not run.finished.is_set():
-            if not announced and run.preflight is not None:
-                announced = True
-                await ctx.report_progress(max(reported, 0.0), 100.0, run.progress.message)
-            fraction = _fraction(run)
-            if fraction > reported:
-                reported = fraction
-                await ctx.report_progress(fraction, 100.0, run.progress.message)
+            if run.preflight is not None:  # nothing is sent before the pre-flight summary
+                fraction = _fraction(run)
+                if not announced:
+                    announced = True
+                    reported = max(reported, fraction)
+                    await ctx.report_progress(reported, 100.0, _preflight_message(run))
+                elif fraction > reported:
+                    reported = fraction
+                    await ctx.report_progress(fraction, 100.0, run.progress.message)
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 return run.snapshot("running")
@@ -98,7 +106,11 @@ def register(server: MCPServer, core: Core) -> None:
         result = run.result or run.snapshot("failed")
         if result.status == "failed":
             raise Unavailable(f"indexing {root} failed: {result.error}")
-        await ctx.report_progress(100.0, 100.0, "index up to date")
+        if not announced and run.preflight is not None and reported < 0:  # finished before the first look
+            reported = 0.0
+            await ctx.report_progress(reported, 100.0, _preflight_message(run))
+        if reported < 100.0:
+            await ctx.report_progress(100.0, 100.0, "index up to date")
         return result
 
     @server.tool()
