@@ -12,10 +12,11 @@ import pytest
 from safetensors.numpy import save_file
 
 from singularity_mcp.config import Settings
-from singularity_mcp.embedding import build_model, load_embedder, model_status
+from singularity_mcp.db import Database
+from singularity_mcp.embedding import build_model, embed_cached, load_embedder, model_status
 from singularity_mcp.embedding._build import BUILDER_VERSION
 from singularity_mcp.embedding._weights import sha256_file
-from singularity_mcp.errors import ConfigError, InvalidInput
+from singularity_mcp.errors import ConfigError, InvalidInput, NotConfigured
 
 HIDDEN, HEADS, LAYERS, FFN, VOCAB, POSITIONS = 32, 4, 2, 64, 30522, 64
 
@@ -190,3 +191,13 @@ def test_unsupported_checkpoints_are_refused(
         build_model(settings, "fp32", force=True)
     with pytest.raises(InvalidInput, match="unknown: use one of fp32, int8, fp16"):
         build_model(settings, "bf16")
+
+
+@pytest.mark.anyio
+async def test_cache_refuses_vectors_of_other_dimensions(
+    tiny: tuple[Settings, dict[str, np.ndarray]], database: Database
+) -> None:
+    settings, _ = tiny
+    embedder = load_embedder(settings)
+    with pytest.raises(NotConfigured, match="cannot store 32-dimension vectors of model tiny-bert"):
+        await embed_cached(database.pool, embedder, ["a text for a 32-dimension model"])

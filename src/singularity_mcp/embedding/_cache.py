@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import anyio
 import numpy as np
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from singularity_mcp.embedding._embedder import Embedder, _check_texts
+from singularity_mcp.errors import NotConfigured
 
 _SELECT = "SELECT text_sha256, embedding FROM embedding_cache WHERE model_id = %s AND text_sha256 = ANY(%s)"
 _INSERT = (
@@ -74,8 +76,15 @@ async def _embed_missing(
         if mine:
             vectors = await embedder.embed([texts[d] for d in mine])
             rows = [(embedder.model_id, d, v) for d, v in zip(mine, vectors, strict=True)]
-            async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-                await cursor.executemany(_INSERT, rows)
+            try:
+                async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                    await cursor.executemany(_INSERT, rows)
+            except psycopg.errors.DataException as exc:  # e.g. "expected 384 dimensions, not 768"
+                raise NotConfigured(
+                    f"the embedding cache cannot store {embedder.dimensions}-dimension vectors of model "
+                    f"{embedder.model_id} ({str(exc).strip()}): use a model whose dimensions match the "
+                    "database schema (all-minilm-l6-v2: 384) or a fresh data dir migrated for this model"
+                ) from exc
             for d, v in zip(mine, vectors, strict=True):
                 result[d] = v
                 claimed[d].vector = v
