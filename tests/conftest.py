@@ -20,6 +20,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.db import Database
+from singularity_mcp.embedding import Embedder, load_embedder
+from singularity_mcp.errors import Unavailable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +71,15 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 def settings(data_dir: Path) -> Settings:
     return make_settings(data_dir)
+
+
+@pytest.fixture(scope="session")
+def embedder(settings: Settings) -> Embedder:
+    """The configured model (fp32, CPU here), built into the shared cache on the first run."""
+    try:
+        return load_embedder(settings)
+    except Unavailable as exc:  # offline with no cached build and no local weights
+        pytest.skip(f"embedding model unavailable: {exc}")
 
 
 @pytest.fixture(scope="session")

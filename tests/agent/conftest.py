@@ -13,7 +13,7 @@ from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.embedding import load_embedder
 from singularity_mcp.errors import Unavailable
-from tests.embedding.conftest import test_model_dir
+from tests.conftest import test_model_dir
 
 
 @pytest.fixture(scope="session")

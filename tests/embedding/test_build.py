@@ -111,16 +111,14 @@ def _reference(w: dict[str, np.ndarray], ids: np.ndarray, mask: np.ndarray) -> n
 
 
 @pytest.fixture
-def tiny(tmp_path: Path, embedder, model_settings: Settings) -> tuple[Settings, dict[str, np.ndarray]]:
+def tiny(tmp_path: Path, embedder, settings: Settings) -> tuple[Settings, dict[str, np.ndarray]]:
     folder = tmp_path / "checkpoint"
-    weights = _tiny_bert(
-        folder, model_settings.models_dir / "all-minilm-l6-v2" / "weights" / "tokenizer.json"
-    )
+    weights = _tiny_bert(folder, settings.models_dir / "all-minilm-l6-v2" / "weights" / "tokenizer.json")
     manifest = tmp_path / "tiny-bert.toml"
     manifest.write_text(
         f'name = "tiny-bert"\ndimensions = {HIDDEN}\nmax_tokens = 48\n[weights]\nsource = "local"\n'
     )
-    settings = model_settings.model_copy(
+    settings = settings.model_copy(
         update={"model": str(manifest), "model_weights": folder, "model_dir": tmp_path / "models"}
     )
     return settings, weights

@@ -11,22 +11,22 @@ from singularity_mcp.config import Settings
 from singularity_mcp.embedding import Embedder
 
 
-def _cli(model_settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def _cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SINGULARITY_")}
     env |= {
-        "SINGULARITY_DATA_DIR": str(model_settings.data_dir),
-        "SINGULARITY_MODEL_DIR": str(model_settings.models_dir),
+        "SINGULARITY_DATA_DIR": str(settings.data_dir),
+        "SINGULARITY_MODEL_DIR": str(settings.models_dir),
     }
-    if model_settings.model_weights:
-        env["SINGULARITY_MODEL_WEIGHTS"] = str(model_settings.model_weights)
+    if settings.model_weights:
+        env["SINGULARITY_MODEL_WEIGHTS"] = str(settings.model_weights)
     env |= extra
     return subprocess.run(
         [sys.executable, "-m", "singularity_mcp", *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 
-def test_status_and_build(model_settings: Settings, embedder: Embedder) -> None:
-    status = _cli(model_settings, "model", "status", "--json")
+def test_status_and_build(settings: Settings, embedder: Embedder) -> None:
+    status = _cli(settings, "model", "status", "--json")
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     assert report["built"] is True
@@ -34,13 +34,13 @@ def test_status_and_build(model_settings: Settings, embedder: Embedder) -> None:
     assert report["providers"] == ["CPUExecutionProvider"] and "CPU" in report["reason"]
     assert report["path"] == str(embedder.path)
 
-    build = _cli(model_settings, "model", "build", "--json")  # already current: returns at once
+    build = _cli(settings, "model", "build", "--json")  # already current: returns at once
     assert build.returncode == 0, build.stderr
     assert json.loads(build.stdout)["built"]["sha256"] == report["checksum"]
 
 
-def test_embed_prints_vectors_and_similarities(model_settings: Settings, embedder: Embedder) -> None:
-    result = _cli(model_settings, "model", "embed", "--json", "parse a date string", "format a date")
+def test_embed_prints_vectors_and_similarities(settings: Settings, embedder: Embedder) -> None:
+    result = _cli(settings, "model", "embed", "--json", "parse a date string", "format a date")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["model_id"] == "all-minilm-l6-v2"
@@ -50,12 +50,12 @@ def test_embed_prints_vectors_and_similarities(model_settings: Settings, embedde
     assert abs(sum(a * b for a, b in zip(vectors[0], expected, strict=True)) - 1.0) < 1e-5
 
 
-def test_bad_variant_is_an_argparse_error(model_settings: Settings) -> None:
-    result = _cli(model_settings, "model", "build", "--variant", "bf16")
+def test_bad_variant_is_an_argparse_error(settings: Settings) -> None:
+    result = _cli(settings, "model", "build", "--variant", "bf16")
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
-def test_unknown_model_is_reported(model_settings: Settings) -> None:
-    result = _cli(model_settings, "model", "status", SINGULARITY_MODEL="no-such-model")
+def test_unknown_model_is_reported(settings: Settings) -> None:
+    result = _cli(settings, "model", "status", SINGULARITY_MODEL="no-such-model")
     assert result.returncode == 1
     assert "SINGULARITY_MODEL=no-such-model: no manifest" in result.stderr

@@ -93,7 +93,7 @@ class _CountingSession:
         return self._session.get_providers()  # type: ignore[attr-defined]
 
 
-async def test_concurrent_callers_share_batches(model_settings) -> None:
+async def test_concurrent_callers_share_batches(settings) -> None:
     sessions: list[_CountingSession] = []
 
     def factory(path, plan, threads):
@@ -102,7 +102,7 @@ async def test_concurrent_callers_share_batches(model_settings) -> None:
         sessions.append(_CountingSession(_ort_session(path, plan, threads)))
         return sessions[-1]
 
-    embedder = load_embedder(model_settings, session_factory=factory)
+    embedder = load_embedder(settings, session_factory=factory)
     counting = sessions[-1]
     counting.batches.clear()
     texts = [f"query number {i} about parsing dates" for i in range(20)]

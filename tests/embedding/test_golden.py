@@ -37,22 +37,20 @@ def test_fp32_matches_reference(embedder: Embedder) -> None:
     assert cosines.min() >= 0.9999, dict(zip(GOLDEN["texts"], cosines.round(6).tolist(), strict=True))
 
 
-def test_int8_matches_reference(model_settings: Settings) -> None:
-    int8 = load_embedder(
-        model_settings.model_copy(update={"model_variant": "int8"}), available_providers=[CPU]
-    )
+def test_int8_matches_reference(settings: Settings) -> None:
+    int8 = load_embedder(settings.model_copy(update={"model_variant": "int8"}), available_providers=[CPU])
     cosines = _cosines(int8)
     assert cosines.min() >= 0.98, dict(zip(GOLDEN["texts"], cosines.round(4).tolist(), strict=True))
 
 
-def test_fp16_build_matches_reference(model_settings: Settings) -> None:
+def test_fp16_build_matches_reference(settings: Settings) -> None:
     """The CUDA build, run here by the CPU provider (numerics only; its speed needs a GPU)."""
 
     def cpu_session(path: Path, plan: ProviderPlan, threads: int):
         session = _ort_session(path, ProviderPlan("cpu", (CPU,), plan.variant, ""), threads)
         return _ReportsCuda(session)
 
-    fp16 = load_embedder(model_settings, available_providers=[CUDA, CPU], session_factory=cpu_session)
+    fp16 = load_embedder(settings, available_providers=[CUDA, CPU], session_factory=cpu_session)
     assert fp16.variant == "fp16" and fp16.path.name == "model-fp16.onnx"
     assert _cosines(fp16).min() >= 0.9999
 

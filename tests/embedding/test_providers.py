@@ -50,7 +50,7 @@ def test_silent_fallback_is_detected() -> None:
     assert detect_fallback(plan_providers([CPU], "fp32", 4), [CPU], 4) is None
 
 
-def test_loader_recovers_from_a_fallback(model_settings: Settings) -> None:
+def test_loader_recovers_from_a_fallback(settings: Settings) -> None:
     """onnxruntime-gpu 'has' CUDA but the session comes up on CPU: the embedder says so and runs fp32."""
     opened: list[tuple[Path, ProviderPlan]] = []
 
@@ -60,7 +60,7 @@ def test_loader_recovers_from_a_fallback(model_settings: Settings) -> None:
         return _ort_session(path, ProviderPlan("cpu", (CPU,), plan.variant, ""), threads)
 
     # The fp16 file is built on CPU here (the conversion needs no GPU); it is only ever run by CUDA.
-    embedder = load_embedder(model_settings, available_providers=GPU_BUILD, session_factory=factory)
+    embedder = load_embedder(settings, available_providers=GPU_BUILD, session_factory=factory)
     assert [(p.name, plan.device) for p, plan in opened] == [
         ("model-fp16.onnx", "cuda"),
         ("model-fp32.onnx", "cpu"),
@@ -72,8 +72,8 @@ def test_loader_recovers_from_a_fallback(model_settings: Settings) -> None:
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])
-def test_cpu_plan_used_by_loader(model_settings: Settings, variant: str) -> None:
-    settings = model_settings.model_copy(update={"model_variant": variant})
+def test_cpu_plan_used_by_loader(settings: Settings, variant: str) -> None:
+    settings = settings.model_copy(update={"model_variant": variant})
     embedder = load_embedder(settings, available_providers=[CPU])
     assert embedder.variant == variant
     assert embedder.model_id == ("all-minilm-l6-v2-int8" if variant == "int8" else "all-minilm-l6-v2")

@@ -22,7 +22,7 @@ from singularity_mcp.core import Core
 from singularity_mcp.db import Database
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.knowledge._files import default_folder
-from tests.embedding.conftest import test_model_dir
+from tests.conftest import test_model_dir
 
 
 async def fresh_database_url(database: Database) -> str:

@@ -14,8 +14,7 @@ import pytest
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
 from singularity_mcp.knowledge import load_artifact_files
-from tests.conftest import REPO_ROOT, server_env
-from tests.embedding.conftest import test_model_dir
+from tests.conftest import REPO_ROOT, server_env, test_model_dir
 from tests.knowledge.conftest import fresh_database_url, isolated_settings
 
 

@@ -19,8 +19,7 @@ from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
 from singularity_mcp.knowledge import load_artifact_files
 from singularity_mcp.knowledge._files import default_folder
-from tests.conftest import mcp_client
-from tests.embedding.conftest import test_model_dir
+from tests.conftest import mcp_client, test_model_dir
 from tests.knowledge.conftest import fresh_database_url, isolated_settings
 
 pytestmark = pytest.mark.anyio

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,18 +12,10 @@ from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.db import Database
 from singularity_mcp.packages import PackageService
+from tests.conftest import test_model_dir
 from tests.packages._recorded import Recorded, settings_urls
 
 FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture_project"
-
-
-def test_model_dir() -> Path:
-    """Where the embedding tests build the model (shared with spawned servers via SINGULARITY_MODEL_DIR)."""
-    root = os.environ.get("SINGULARITY_TEST_CACHE") or Path.home() / ".cache" / "singularity-mcp-test"
-    return Path(root).expanduser() / "models"
-
-
-test_model_dir.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture

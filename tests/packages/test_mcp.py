@@ -16,9 +16,9 @@ from mcp.client.session import ClientSession
 
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
-from tests.conftest import REPO_ROOT, mcp_client, server_env
+from tests.conftest import REPO_ROOT, mcp_client, server_env, test_model_dir
 from tests.packages._recorded import Recorded, serve_recorded, settings_env
-from tests.packages.conftest import FIXTURE_PROJECT, test_model_dir
+from tests.packages.conftest import FIXTURE_PROJECT
 
 pytestmark = pytest.mark.anyio
 

@@ -243,7 +243,7 @@ def test_mostly_unusable_output_is_refused() -> None:
 @pytest.fixture(scope="module")
 def embed(settings: Any) -> Any:
     from singularity_mcp.embedding import load_embedder
-    from tests.embedding.conftest import test_model_dir
+    from tests.conftest import test_model_dir
 
     try:
         embedder = load_embedder(settings.model_copy(update={"model_dir": test_model_dir()}))

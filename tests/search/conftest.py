@@ -13,8 +13,7 @@ from mcp.client.session import ClientSession
 from singularity_mcp.config import Settings
 from singularity_mcp.embedding import load_embedder
 from singularity_mcp.errors import Unavailable
-from tests.conftest import mcp_client
-from tests.embedding.conftest import test_model_dir
+from tests.conftest import mcp_client, test_model_dir
 
 FILES: dict[str, str] = {
     "billing/shipping.py": '''

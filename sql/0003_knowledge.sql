@@ -1,4 +1,4 @@
--- 0004: the knowledge base. Files in knowledge_base/ are the source of truth for curated artifacts;
+-- 0003: the knowledge base. Files in knowledge_base/ are the source of truth for curated artifacts;
 -- learned artifacts are written at run time. Usage and feedback figures drive the ranking.
 CREATE TABLE knowledge_artifacts (
     artifact_id      text        PRIMARY KEY,

@@ -1,4 +1,4 @@
--- 0006: plans (plan_task). A plan is a goal and a tree of tasks with dependency edges between them.
+-- 0005: plans (plan_task). A plan is a goal and a tree of tasks with dependency edges between them.
 -- Every change to a plan happens in one transaction that first locks its `plans` row.
 CREATE TABLE plans (
     plan_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,4 +1,4 @@
--- 0003: the codebase index. A root is an indexed folder; files and chunks hang off it.
+-- 0002: the codebase index. A root is an indexed folder; files and chunks hang off it.
 -- A file row (with its content hash) is written in the same transaction as its chunks, so an interrupted
 -- run never leaves a file that looks indexed but is not. Chunk vectors stay NULL until the dense phase
 -- fills them; lexical search works without them.

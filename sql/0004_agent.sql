@@ -1,4 +1,4 @@
--- 0005: the agent router (ask_agent): answer cache, answer log, LLM call log, learned rules.
+-- 0004: the agent router (ask_agent): answer cache, answer log, LLM call log, learned rules.
 
 -- Tier 2: answers served again to the same or a paraphrased prompt (same task type, same context).
 CREATE TABLE agent_cache (

@@ -1,4 +1,4 @@
--- 0007: package_lookup's cache of registry facts, per-version facts and advisories.
+-- 0006: package_lookup's cache of registry facts, per-version facts and advisories.
 -- One row per (kind, ecosystem, name, version): kind 'package' (the package document, version ''),
 -- 'release' (one version's facts) or 'advisories' (OSV records for one version).
 -- found = false remembers that the registry said "no such package/version" (payload NULL).
