@@ -86,13 +86,18 @@ _HOLDER = textwrap.dedent(
     print(PostmasterInfo.read_from_pgdata(Path(sys.argv[1])).pid, flush=True)
     if sys.argv[2] == "hold":
         time.sleep(600)
+    elif sys.argv[2] == "wait-stdin":
+        sys.stdin.read()
     """
 )
 
 
 def _holder(pgdata: Path, mode: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(pgdata), mode], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _HOLDER, str(pgdata), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -126,6 +131,22 @@ def test_processes_share_one_server_and_recover_from_sigkill(tmp_path: Path) -> 
         time.sleep(0.2)
     assert not _postmaster_running(pgdata)
     assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+
+
+def test_last_live_holder_stops_the_server_after_another_was_killed(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    survivor = _holder(pgdata, "wait-stdin")
+    survivor_pid = int(survivor.stdout.readline())
+    victim = _holder(pgdata, "hold")
+    assert int(victim.stdout.readline()) == survivor_pid
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    survivor.stdin.close()  # the survivor exits normally: it must notice it is the last live holder
+    assert survivor.wait(timeout=60) == 0
+    deadline = time.monotonic() + 20
+    while _postmaster_running(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _postmaster_running(pgdata)
 
 
 def test_sigterm_releases_the_server(tmp_path: Path) -> None:

