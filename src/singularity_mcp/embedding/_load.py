@@ -90,6 +90,7 @@ def load_embedder(
         # CPU: ~10 chunks of 200 tokens per run; bigger batches only grow the attention buffers and run
         # slower on a CPU (measured: batch 32 of 200-token chunks ~20% below batch 8-12)
         token_budget=65536 if plan.device == "cuda" else 2048,
+        max_pad_ratio=float("inf") if plan.device == "cuda" else 1.05,
     )
     probe = embedder.embed_sync(["probe"])
     if probe.shape != (1, manifest.dimensions):
