@@ -23,7 +23,9 @@ async def one_run() -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as data_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SINGULARITY_")}
         env["SINGULARITY_DATA_DIR"] = data_dir
-        params = StdioServerParameters(command=sys.executable, args=["-m", "singularity_mcp", "serve"], env=env)
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "singularity_mcp", "serve"], env=env
+        )
         start = time.perf_counter()
         with open(os.devnull, "w") as devnull:  # noqa: ASYNC230
             async with (
