@@ -14,9 +14,9 @@ import anyio
 from anyio.abc import TaskGroup
 
 from singularity_mcp.config import Settings
-from singularity_mcp.db import Database, open_database
 
 if TYPE_CHECKING:
+    from singularity_mcp.db import Database
     from singularity_mcp.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class Core:
     async def database(self) -> Database:
         """The migrated database pool (starts the embedded server on first call)."""
         if self._database is None:
+            from singularity_mcp.db import open_database  # psycopg and numpy load on first use
+
             async with self._lock:
                 if self._database is None:
                     self._database = await open_database(self.settings)

@@ -10,11 +10,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from singularity_mcp.agent._guard import Signature, disagreement
 
 if TYPE_CHECKING:
+    import numpy as np
     from psycopg import AsyncConnection
     from psycopg_pool import AsyncConnectionPool
 

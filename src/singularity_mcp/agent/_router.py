@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from singularity_mcp.agent import _cache, _knowledge
 from singularity_mcp.agent._complexity import decide_complexity
 from singularity_mcp.agent._guard import Signature, normalise, signature
@@ -32,6 +30,7 @@ from singularity_mcp.errors import InvalidInput, NotFound, NotIndexed, Singulari
 from singularity_mcp.paths import resolve_allowed
 
 if TYPE_CHECKING:
+    import numpy as np
     from psycopg_pool import AsyncConnectionPool
 
     from singularity_mcp.core import Core

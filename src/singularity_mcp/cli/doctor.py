@@ -9,7 +9,6 @@ from typing import Any
 from singularity_mcp.cli._common import print_json, run_with_core
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.db import redact_url
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 async def collect_report(core: Core) -> tuple[dict[str, Any], list[str]]:
     """Gather the report; return it and the list of problems that make the setup unusable."""
+    from singularity_mcp.db import redact_url
+
     settings = core.settings
     problems: list[str] = []
     report: dict[str, Any] = {"data_dir": str(settings.data_dir)}

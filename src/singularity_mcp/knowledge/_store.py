@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-from psycopg.types.json import Jsonb
 
 from singularity_mcp.errors import InvalidInput, NotFound
 from singularity_mcp.knowledge._files import (
@@ -120,6 +119,8 @@ async def _existing(conn: psycopg.AsyncConnection, lock: bool = False) -> dict[s
 
 
 def _row(p: _Prepared, source: str, model_id: str | None) -> dict[str, Any]:
+    from psycopg.types.json import Jsonb
+
     a = p.artifact
     has_vector = p.vector is not None
     return {

@@ -7,14 +7,17 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from psycopg_pool import AsyncConnectionPool
+from typing import TYPE_CHECKING
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.planning import _store, graph
 from singularity_mcp.planning._build import add_dependencies, add_subtasks, remove_dependencies
 from singularity_mcp.planning._decompose import Decomposer, check_goal
 from singularity_mcp.planning._propagate import refresh, set_status
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
 from singularity_mcp.planning.models import (
     DecomposeMethod,
     Plan,

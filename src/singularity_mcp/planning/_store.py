@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from psycopg import AsyncConnection
-from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from typing import TYPE_CHECKING, Any
 
 from singularity_mcp.errors import NotFound
 from singularity_mcp.planning.models import Plan, PlanSummary, Task, task_sort_key
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 _TASK_COLUMNS = (
     "task_id, parent_id, position, title, description, status, complexity, priority, base_confidence, "
@@ -20,6 +19,8 @@ _TASK_COLUMNS = (
 
 async def load_plan(conn: AsyncConnection, plan_id: int, *, lock: bool = False) -> Plan:
     """The plan with its tasks and dependencies. `lock=True` holds the plan row until the transaction ends."""
+    from psycopg.rows import dict_row
+
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         "SELECT plan_id, goal, context, source, version, created_at, updated_at FROM plans WHERE plan_id = %s"
@@ -77,6 +78,8 @@ async def insert_plan(conn: AsyncConnection, plan: Plan) -> int:
 
 
 def _task_params(plan_id: int, task: Task) -> tuple[Any, ...]:
+    from psycopg.types.json import Jsonb
+
     return (
         plan_id,
         task.id,
@@ -125,6 +128,8 @@ async def save_changes(
 ) -> None:
     """Write the tasks and dependencies that differ between `before` and `after`, bump the version and log
     the event. Call inside the transaction that loaded `before` with `lock=True`."""
+    from psycopg.types.json import Jsonb
+
     old = before.tasks if before is not None else {}
     changed = [t for tid, t in after.tasks.items() if old.get(tid) != t]
     # Parents first: the parent foreign key is checked row by row.
@@ -163,6 +168,8 @@ async def save_changes(
 
 
 async def list_plans(conn: AsyncConnection, limit: int) -> list[PlanSummary]:
+    from psycopg.rows import dict_row
+
     cur = conn.cursor(row_factory=dict_row)
     await cur.execute(
         """

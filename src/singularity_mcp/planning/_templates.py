@@ -7,13 +7,14 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from singularity_mcp.planning.models import SubtaskSpec
 
-Embed = Callable[[Sequence[str]], Awaitable[np.ndarray]]
+Embed = Callable[[Sequence[str]], Awaitable["np.ndarray"]]
 
 GOOD_KEYWORD_SCORE = 0.5
 """At least one of the template's `applies_to` keywords occurs in the goal."""
@@ -136,6 +137,8 @@ def memoize_embed(embed: Embed, limit: int = 4096) -> Embed:
     cache: dict[str, np.ndarray] = {}
 
     async def cached(texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
         missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
             vectors = await embed(missing)

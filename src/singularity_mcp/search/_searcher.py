@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-import numpy as np
-from psycopg_pool import AsyncConnectionPool
 
 from singularity_mcp.errors import InvalidInput, NotIndexed
 from singularity_mcp.search import _store
@@ -29,6 +27,9 @@ from singularity_mcp.search._lexical import lexical_text
 from singularity_mcp.search.models import CodeHit, SearchResult
 
 if TYPE_CHECKING:
+    import numpy as np
+    from psycopg_pool import AsyncConnectionPool
+
     from singularity_mcp.embedding import Embedder
 
 MAX_TOP_K = 50

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from typing import TYPE_CHECKING, Any
 
 from singularity_mcp.search._files import PreparedFile
+
+if TYPE_CHECKING:  # annotations only: the MCP server imports this at start, before any database use
+    import numpy as np
+    from psycopg import AsyncConnection
+    from psycopg_pool import AsyncConnectionPool
 
 _INSERT_CHUNK = """
 WITH chunk AS (
