@@ -31,6 +31,7 @@ class Core:
         self._embedder: Embedder | None = None
         self._lock = anyio.Lock()
         self._services: dict[str, Any] = {}
+        self._service_locks: dict[str, anyio.Lock] = {}
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._task_group: TaskGroup | None = None
@@ -94,8 +95,10 @@ class Core:
     async def service(self, name: str, factory: Callable[[Core], Awaitable[Any]]) -> Any:
         """A per-process singleton a capability builds once (a rule set, a registry client, ...)."""
         if name not in self._services:
-            value = await factory(self)
-            self._services.setdefault(name, value)
+            lock = self._service_locks.setdefault(name, anyio.Lock())
+            async with lock:  # concurrent first calls build it once, not once each
+                if name not in self._services:
+                    self._services[name] = await factory(self)
         return self._services[name]
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:

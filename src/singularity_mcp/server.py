@@ -52,7 +52,6 @@ def _register_capabilities(server: MCPServer, core: Core) -> None:
     agent.register(server, core)
     planning.register(server, core)
     knowledge.register(server, core)
-    pass
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:

@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.embedding import load_embedder
-from singularity_mcp.errors import Unavailable
-from tests.conftest import test_model_dir
 
 
 @pytest.fixture(scope="session")
-def agent_settings(settings: Settings) -> Settings:
-    """The session's settings with the shared model build (built once here if missing)."""
-    weights = os.environ.get("SINGULARITY_MODEL_WEIGHTS")
-    updated = settings.model_copy(
-        update={"model_dir": test_model_dir(), "model_weights": Path(weights) if weights else None}
-    )
-    try:
-        load_embedder(updated)
-    except Unavailable as exc:
-        pytest.skip(f"embedding model unavailable: {exc}")
-    return updated
+def agent_settings(settings: Settings, embedder: object) -> Settings:
+    """The session's settings, once the shared model is built."""
+    return settings
 
 
 @pytest.fixture(scope="session")
 def agent_env() -> dict[str, str]:
-    """Environment for spawned servers: the shared model build."""
-    return {"SINGULARITY_MODEL_DIR": str(test_model_dir())}
+    """Extra environment for spawned servers: none beyond `server_env` (which names the model cache)."""
+    return {}
 
 
 @pytest.fixture(scope="module")

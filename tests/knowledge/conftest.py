@@ -22,7 +22,6 @@ from singularity_mcp.core import Core
 from singularity_mcp.db import Database
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.knowledge._files import default_folder
-from tests.conftest import test_model_dir
 
 
 async def fresh_database_url(database: Database) -> str:
@@ -34,7 +33,7 @@ async def fresh_database_url(database: Database) -> str:
 
 
 def isolated_settings(settings: Settings, url: str, **extra: object) -> Settings:
-    return settings.model_copy(update={"database_url": url, "model_dir": test_model_dir(), **extra})
+    return settings.model_copy(update={"database_url": url, **extra})
 
 
 @asynccontextmanager

@@ -12,7 +12,6 @@ from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.db import Database
 from singularity_mcp.packages import PackageService
-from tests.conftest import test_model_dir
 from tests.packages._recorded import Recorded, settings_urls
 
 FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixture_project"
@@ -67,7 +66,7 @@ def _embedder(settings: Settings):
         if "e" not in holder:
             import anyio
 
-            model_settings = settings.model_copy(update={"model_dir": test_model_dir()})
+            model_settings = settings
             try:
                 holder["e"] = await anyio.to_thread.run_sync(load_embedder, model_settings)
             except Unavailable as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,9 +10,7 @@ import pytest
 from mcp.client.session import ClientSession
 
 from singularity_mcp.config import Settings
-from singularity_mcp.embedding import load_embedder
-from singularity_mcp.errors import Unavailable
-from tests.conftest import mcp_client, test_model_dir
+from tests.conftest import mcp_client
 
 FILES: dict[str, str] = {
     "billing/shipping.py": '''
@@ -120,22 +117,14 @@ def write_repo(root: Path, files: dict[str, str] = FILES) -> Path:
 
 
 @pytest.fixture(scope="session")
-def search_env(settings: Settings) -> dict[str, str]:
-    """Environment for spawned servers: the shared model build (built here once if missing)."""
-    weights = os.environ.get("SINGULARITY_MODEL_WEIGHTS")
-    model_settings = settings.model_copy(
-        update={"model_dir": test_model_dir(), "model_weights": Path(weights) if weights else None}
-    )
-    try:
-        load_embedder(model_settings)
-    except Unavailable as exc:
-        pytest.skip(f"embedding model unavailable: {exc}")
-    return {"SINGULARITY_MODEL_DIR": str(test_model_dir())}
+def search_env(embedder: object) -> dict[str, str]:
+    """Extra environment for spawned servers: none beyond `server_env`, once the shared model is built."""
+    return {}
 
 
 @pytest.fixture(scope="session")
 def search_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"model_dir": test_model_dir()})
+    return settings
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 ArtifactType = Literal[
     "quality_standard", "framework_pattern", "system_prompt", "decomposition_template", "rule"
 ]
-ARTIFACT_TYPES: tuple[str, ...] = (
-    "quality_standard",
-    "framework_pattern",
-    "system_prompt",
-    "decomposition_template",
-    "rule",
-)
+ARTIFACT_TYPES: tuple[str, ...] = get_args(ArtifactType)
 
 TaskType = Literal[
     "general",
@@ -36,18 +30,7 @@ TaskType = Literal[
     "classifier",
     "planner",
 ]
-TASK_TYPES: tuple[str, ...] = (
-    "general",
-    "coder",
-    "architect",
-    "refactoring",
-    "reviewer",
-    "debugger",
-    "test_writer",
-    "explainer",
-    "classifier",
-    "planner",
-)
+TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 
 _ID = r"^[a-z0-9][a-z0-9_.-]{1,79}$"
 _KEY = r"^[a-z0-9][a-z0-9_-]{0,39}$"
