@@ -43,6 +43,28 @@ async def test_database_newer_than_code_is_refused(database: Database) -> None:
             await conn.execute("DELETE FROM schema_migrations WHERE version = 9999")
 
 
+async def test_edited_migration_is_refused(database: Database, tmp_path: Path) -> None:
+    first = discover_migrations()[0]
+    async with await psycopg.AsyncConnection.connect(database.url, autocommit=True) as conn:
+        # A checkout with Windows line endings is the same migration, not an edited one.
+        crlf = tmp_path / "sql"
+        crlf.mkdir()
+        for m in discover_migrations():
+            (crlf / m.path.name).write_bytes(m.path.read_bytes().replace(b"\n", b"\r\n"))
+        assert await apply_migrations(conn, crlf) == []
+        await conn.execute(
+            "UPDATE schema_migrations SET checksum = 'edited' WHERE version = %s", (first.version,)
+        )
+        try:
+            with pytest.raises(Unavailable, match=f"{first.version:04d}_{first.name}.sql differs"):
+                await apply_migrations(conn)
+        finally:
+            await conn.execute(
+                "UPDATE schema_migrations SET checksum = %s WHERE version = %s",
+                (first.checksum, first.version),
+            )
+
+
 async def test_vector_extension_and_pool_adapter(database: Database) -> None:
     versions = await database.versions()
     assert versions["pgvector"].startswith("0.8")

@@ -31,7 +31,8 @@ class Migration:
 
     @property
     def checksum(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """sha256 of the file with line endings normalised (a Windows checkout must not look edited)."""
+        return hashlib.sha256(self.path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
 
 
 def discover_migrations(folder: Path | None = None) -> list[Migration]:
@@ -63,15 +64,23 @@ async def apply_migrations(conn: psycopg.AsyncConnection, folder: Path | None = 
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        cur = await conn.execute("SELECT version FROM schema_migrations")
-        applied = {row[0] for row in await cur.fetchall()}
+        cur = await conn.execute("SELECT version, checksum FROM schema_migrations")
+        applied = dict(await cur.fetchall())
         known = {m.version for m in migrations}
-        newer = sorted(applied - known)
+        newer = sorted(applied.keys() - known)
         if newer and newer[-1] > max(known, default=0):
             raise Unavailable(
                 f"the database schema is at version {newer[-1]}, newer than this singularity-mcp "
                 f"(knows up to {max(known, default=0)}): upgrade singularity-mcp, or point "
                 "SINGULARITY_DATABASE_URL / SINGULARITY_DATA_DIR at another database"
+            )
+        edited = [m for m in migrations if m.version in applied and applied[m.version] != m.checksum]
+        if edited:
+            names = ", ".join(f"{m.version:04d}_{m.name}.sql" for m in edited)
+            raise Unavailable(
+                f"migration {names} differs from the version already applied to this database: an applied "
+                "migration must never change. Reinstall the singularity-mcp release that created the "
+                "database, or point SINGULARITY_DATABASE_URL / SINGULARITY_DATA_DIR at a new one"
             )
         done = []
         for migration in migrations:
