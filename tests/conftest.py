@@ -110,14 +110,41 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+def settings_as_spawned(settings: Settings, env: dict[str, str] | None = None) -> Settings:
+    """The settings a server spawned with `server_env(settings, **env)` would load, built in-process."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            patch.delenv(name)
+        for name, value in server_env(settings, **(env or {})).items():
+            patch.setenv(name, value)
+        return Settings()
+
+
 @asynccontextmanager
 async def mcp_client(
     settings: Settings, *, env: dict[str, str] | None = None, **session_kwargs: Any
 ) -> AsyncIterator[ClientSession]:
-    """Spawn `python -m singularity_mcp serve` over stdio and yield an initialized `ClientSession`.
+    """An initialized `ClientSession` on the real server, connected in-process (the SDK's memory transport).
 
-    `session_kwargs` go to `ClientSession` (e.g. `sampling_callback=...`).
+    The server is built from the settings a spawned server would load from `server_env(settings, **env)`,
+    and runs its own `Core` in this process on the same data directory. `session_kwargs` go to the
+    client (e.g. `sampling_callback=...`, `message_handler=...`). Tests of the stdio or HTTP transport
+    itself use `spawned_client` or spawn the process.
     """
+    from mcp import Client
+
+    from singularity_mcp.server import build_server
+
+    server = build_server(settings_as_spawned(settings, env))
+    async with Client(server, mode="legacy", **session_kwargs) as client:
+        yield client.session
+
+
+@asynccontextmanager
+async def spawned_client(
+    settings: Settings, *, env: dict[str, str] | None = None, **session_kwargs: Any
+) -> AsyncIterator[ClientSession]:
+    """Spawn `python -m singularity_mcp serve` over stdio and yield an initialized `ClientSession`."""
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "singularity_mcp", "serve"],

@@ -13,13 +13,13 @@ import pytest
 from mcp.client.session import ClientSession
 
 from singularity_mcp.config import Settings
-from tests.conftest import REPO_ROOT, mcp_client, server_env
+from tests.conftest import REPO_ROOT, server_env, spawned_client
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_stdio_server_initializes_and_lists_tools(settings: Settings) -> None:
-    async with mcp_client(settings) as session:
+    async with spawned_client(settings) as session:
         result = await session.list_tools()
         names = {tool.name for tool in result.tools}
         for tool in result.tools:
