@@ -42,22 +42,37 @@ class Settings(BaseSettings):
     """Everything configurable. Environment: `SINGULARITY_<FIELD>` (upper case)."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, populate_by_name=True
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
+        use_attribute_docstrings=True,  # the field docstrings below are the README's settings table
     )
 
     # --- storage ---
-    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("singularity-mcp"))
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("singularity-mcp"),
+        json_schema_extra={
+            "shown_default": "the platform's user data dir (`~/.local/share/singularity-mcp`)"
+        },
+    )
     """Holds pgdata/ (embedded PostgreSQL) and models/ (built ONNX models)."""
     database_url: str | None = None
     """External PostgreSQL with pgvector (postgresql://...). Unset: an embedded server in data_dir/pgdata."""
     pool_max_size: int = Field(default=8, ge=1, le=100)
-    knowledge_dir: Path | None = None
-    """Curated knowledge artifacts (default: the shipped knowledge_base/); the server imports and watches it."""
+    """Database connections per process."""
+    knowledge_dir: Path | None = Field(
+        default=None, json_schema_extra={"shown_default": "the shipped `knowledge_base/`"}
+    )
+    """Curated knowledge artifacts; the server imports them at start and watches the folder for changes."""
 
     # --- server ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Log level; logs go to stderr (stdout belongs to the MCP protocol under stdio)."""
     http_host: str = "127.0.0.1"
+    """Address the streamable HTTP transport binds (`serve --transport http`)."""
     http_port: int = Field(default=8765, ge=1, le=65535)
+    """Port of the streamable HTTP transport."""
     http_token: SecretStr | None = None
     """When set, HTTP clients must send `Authorization: Bearer <token>`."""
     http_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -73,24 +88,35 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
     """Where built models live (default: data_dir/models); lets several data dirs share one build."""
     model_variant: Literal["fp32", "int8", "fp16"] = "fp32"
-    embed_threads: int | None = Field(default=None, ge=1)
-    """onnxruntime intra-op threads (default: the number of cores)."""
+    """`fp32`, `int8` (CPU, smaller and faster, slightly less exact) or `fp16` (CUDA)."""
+    embed_threads: int | None = Field(
+        default=None, ge=1, json_schema_extra={"shown_default": "the number of cores"}
+    )
+    """onnxruntime intra-op threads on CPU."""
 
     # --- LLM ---
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
+    """Enables the LLM tier of `ask_agent` and LLM decomposition in `plan_task`; never logged or printed."""
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
     )
+    """Another Messages API endpoint (a proxy or gateway)."""
 
     # --- package registries (base URLs are settings so tests and mirrors can point them elsewhere) ---
     pypi_url: str = "https://pypi.org"
+    """PyPI base URL (a mirror)."""
     npm_url: str = "https://registry.npmjs.org"
+    """npm registry base URL (a mirror)."""
     npm_downloads_url: str = "https://api.npmjs.org"
+    """npm download counts API."""
     crates_url: str = "https://crates.io"
+    """crates.io base URL (a mirror)."""
     hex_url: str = "https://hex.pm"
+    """Hex base URL (a mirror)."""
     osv_url: str = "https://api.osv.dev"
+    """OSV advisories API."""
     package_ttl_s: int = Field(default=86_400, ge=0)
     """How long cached package facts count as fresh; older ones are served marked stale and refreshed."""
 
@@ -104,8 +130,10 @@ class Settings(BaseSettings):
     agent_llm_timeout_s: float = Field(default=60.0, gt=0)
     """Per-request LLM timeout; overload (529/503) after the SDK's retries falls back to the next model."""
     agent_llm_max_retries: int = Field(default=1, ge=0, le=10)
+    """Retries of one LLM request (the SDK's) before the next model is tried."""
     agent_prices: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)}
+        default_factory=lambda: {"haiku": (1.0, 5.0), "sonnet": (3.0, 15.0), "opus": (5.0, 25.0)},
+        json_schema_extra={"shown_default": '`{"haiku": [1, 5], "sonnet": [3, 15], "opus": [5, 25]}`'},
     )
     """USD per million (input, output) tokens, keyed by model id or a family word found in it (JSON in env)."""
     agent_cache_threshold: float = Field(default=0.95, ge=0.5, le=1.0)
@@ -113,7 +141,9 @@ class Settings(BaseSettings):
     agent_cache_thresholds: dict[str, float] = Field(default_factory=dict)
     """Per task type overrides of agent_cache_threshold, e.g. {"classifier": 0.9} (JSON in env)."""
     agent_cache_ttl_s: int = Field(default=30 * 86400, ge=60)
+    """Seconds a cached answer lives."""
     agent_cache_max_entries: int = Field(default=20000, ge=10)
+    """Most answers kept in the cache (the least confirmed, least recently used go first)."""
     agent_learn_after: int = Field(default=3, ge=1)
     """Positive feedbacks that turn a cached answer into a learned rule."""
 
@@ -153,6 +183,23 @@ class Settings(BaseSettings):
         if config_file.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def settings_reference() -> str:
+    """The README's settings table (Markdown), from the fields and their docstrings: one source for both."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [ENV_PREFIX + name.upper()]
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        if "shown_default" in extra:
+            default = str(extra["shown_default"])
+        else:
+            value = field.get_default(call_default_factory=True)
+            default = "unset" if value is None or value in ([], {}) else f"`{value}`"
+        meaning = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| {', '.join(f'`{n}`' for n in names)} | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
 
 
 def load_settings(**overrides: Any) -> Settings:
