@@ -251,8 +251,11 @@ def _unmatched(a: Signature, b: Signature) -> list[tuple[str, Signature]]:
     return [(t, b) for t in a.identifiers - b.identifiers] + [(t, a) for t in b.identifiers - a.identifiers]
 
 
-def disagreement(a: Signature, b: Signature) -> str | None:
-    """Why a cached answer for one prompt must not serve the other, or None when they agree."""
+def disagreement(a: Signature, b: Signature, *, poles: bool = True) -> str | None:
+    """Why a cached answer for one prompt must not serve the other, or None when they agree.
+
+    `poles=False` skips the opposing-words lists (the verification step aligns words instead).
+    """
     if a.numbers != b.numbers:
         return "numbers differ"
     if a.negated != b.negated:
@@ -261,6 +264,6 @@ def disagreement(a: Signature, b: Signature) -> str | None:
         return "languages or technologies differ"
     if any(not (t.isalnum() and t in other.words) for t, other in _unmatched(a, b)):
         return "identifiers differ"
-    if a.poles != b.poles:
+    if poles and a.poles != b.poles:
         return "opposing words differ (e.g. ascending/descending, min/max, before/after)"
     return None
