@@ -9,9 +9,12 @@ aligned word by word, and refused unless
   abbreviation (`env` / environment, `db` / database, `CLI` / command line interface), a compound
   (`hashmap` / hash map), or a word whose own embedding is at least `bar` alike (synonyms that close);
   a word that is the other with a negating prefix (lock / unlock, hashable / unhashable) never aligns;
-- every directed relation survives: for "X to Y", "from X", "X into Y" the words next to the marker
-  on one side must stand in the same relation on the other (so "A to B" never serves "B to A");
-- numbers, negation, languages/technologies and code identifiers agree (the signature checks).
+- every word keeps its place in directed relations: a word before `to`/`into` (or `from`, `with`) on
+  one side may not stand only after it on the other, so "A to B" never serves "B to A", "port 8080
+  to port 80" never serves "port 80 to port 8080", "replace tabs with spaces" never serves "replace
+  spaces with tabs";
+- numbers and languages/technologies agree (negation and identifiers need no check of their own: "not",
+  "without", `WaitGroup` are content words that must align like any other).
 
 No list of opposites is involved: an antonym fails because nothing aligns with it.
 """
@@ -54,7 +57,12 @@ _FRAME_BEFORE_ME = frozenset({"show", "tell", "give", "help", "walk", "let"})
 _KEEP = frozenset({"not", "no", "never", "without", "non", "up", "down", "out", "off", "all", "every",
                    "only", "first", "last", "over", "under", "back", "before", "after"})  # fmt: skip
 #: Markers of a directed relation: the words on each side must keep their roles.
-_DIRECTION = frozenset({"to", "into", "onto", "from", "towards", "toward"})
+_DIRECTION = frozenset({"to", "into", "onto", "from", "towards", "toward", "with"})
+_TECHNOLOGIES = frozenset(_TECH_ALIASES.values())
+_MARKER_CLASS = {"from": "from", "with": "with"}  # to, into, onto, toward(s): "to"
+_SETTING = frozenset({"in", "on", "using", "for", "with", "via", "within", "inside", "under"})
+#: Before these, a lower-case "go" is the language ("in go"); elsewhere it is the verb ("files go in").
+_BEFORE_GO_LANGUAGE = frozenset({"in", "with", "using", "for", "to", "of", "and", "or", "vs"})
 _ARTICLES = frozenset({"a", "an", "the", "my", "your", "our", "their", "its", "this", "that"})
 _NEGATING_PREFIXES = ("un", "de", "dis", "non", "in", "im", "ir", "il", "anti", "counter")
 
@@ -83,10 +91,11 @@ class _Token:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A prompt's content words (in order) and its directed relations (pairs of token indices)."""
+    """A prompt's content words (in order) and each one's roles in directed relations."""
 
     tokens: tuple[_Token, ...]
-    edges: frozenset[tuple[int, int]]
+    roles: tuple[frozenset[str], ...]
+    """Per token: which side of which relation it stands on ("before to", "after from", "before with", ...)."""
 
 
 def _stems(word: str) -> frozenset[str]:
@@ -107,9 +116,12 @@ def _stems(word: str) -> frozenset[str]:
 
 def _words(prompt: str) -> list[str]:
     text = unicodedata.normalize("NFKC", prompt)
-    pieces = []
+    pieces: list[str] = []
     for raw in re.split(r"\s+", text):
         lowered = raw.lower().strip(".,;:!?()[]{}\"'`")
+        bare = raw.strip(".,;:!?()[]{}\"'`")
+        if bare == "go" and (not pieces or pieces[-1] not in _BEFORE_GO_LANGUAGE):
+            continue  # the verb
         if lowered in _TECH_ALIASES:
             pieces.append(lowered)
         else:
@@ -144,27 +156,27 @@ def parse(prompt: str) -> Parsed:
         else:
             tokens.append(_Token(word, _stems(word), False))
         index_of.append(len(tokens) - 1)
-    edges: set[tuple[int, int]] = set()
-    for i, word in enumerate(words):
-        if word not in _DIRECTION:
-            continue
-        before = []
-        j = i - 1
-        while j >= 0 and index_of[j] is not None:
-            before.append(index_of[j])
-            j -= 1
-        after = []
-        k = i + 1
-        while k < len(words) and words[k] in _ARTICLES:
-            k += 1
-        while k < len(words) and index_of[k] is not None:
-            after.append(index_of[k])
-            k += 1
-        if word == "from":  # "X from Y": Y is the source; "from Y" alone: Y is a source of something
-            edges.update((t, s) for t in after for s in before or [-1])
-        else:
-            edges.update((s, t) for s in before for t in after)
-    return Parsed(tuple(tokens), frozenset(edges))
+    markers = [i for i, w in enumerate(words) if w in _DIRECTION and i > 0 and index_of[i - 1] is not None]
+    roles: list[set[str]] = [set() for _ in tokens]
+    for n, i in enumerate(markers):
+        # the words up to the first marker are its first argument; after that, the words between two
+        # markers belong to the earlier one ("from A to B with C": A after from, B after to, C after with)
+        before = range(0, i) if n == 0 else range(0)
+        after = range(i + 1, markers[n + 1] if n + 1 < len(markers) else len(words))
+        kind = _MARKER_CLASS.get(words[i], "to")
+        for span, side in ((before, "before"), (after, "after")):
+            for k in span:
+                index = index_of[k]
+                # a technology after "in"/"using"/... is the setting ("... into a set in Python"), not an
+                # argument of the relation ("from MySQL to PostgreSQL", "a CSV file to JSON")
+                if index is None or (tokens[index].text in _TECHNOLOGIES and k and words[k - 1] in _SETTING):
+                    continue
+                roles[index].add(f"{side} {kind}")
+    return Parsed(tuple(tokens), tuple(frozenset(r) for r in roles))
+
+
+def _technologies(parsed: Parsed) -> frozenset[str]:
+    return frozenset(t.text for t in parsed.tokens if t.text in _TECHNOLOGIES)
 
 
 def _listed(values: frozenset[str]) -> str:
@@ -249,16 +261,27 @@ async def verify(
                 return Refusal(
                     "unmatched", f"the cached prompt's {b.tokens[j].text!r} has no counterpart here"
                 )
-    for p, q, matches, label in ((a, b, matches_ab, "asked"), (b, a, matches_ba, "cached")):
-        for s, t in p.edges:
-            targets = {-1} if t < 0 else matches[t]
-            if not any((s2, t2) in q.edges for s2 in matches[s] for t2 in targets):
-                if t < 0:
-                    return Refusal("direction", f"{p.tokens[s].text!r} is a source in one prompt only")
-                return Refusal(
-                    "direction",
-                    f"{p.tokens[s].text!r} → {p.tokens[t].text!r} ({label} prompt) is not kept by the other",
-                )
+    for i, token in enumerate(a.tokens):  # a number keeps its neighbours: "4 chunks" is not "chunks of 4"
+        if not token.text[0].isdigit():
+            continue
+        for j in matches_ab[i]:
+            for near, after in ((i - 1, False), (i + 1, True)):
+                if (
+                    0 <= near < len(a.tokens)
+                    and matches_ab[near]
+                    and all((k > j) != after for k in matches_ab[near])
+                ):
+                    return Refusal(
+                        "order", f"{token.text!r} and {a.tokens[near].text!r} stand the other way round"
+                    )
+    for i, roles in enumerate(a.roles):
+        counterparts = [b.roles[j] for j in matches_ab[i] if b.roles[j]]
+        if roles and counterparts and all(not (roles & other) for other in counterparts):
+            return Refusal(
+                "direction",
+                f"{a.tokens[i].text!r} stands {' / '.join(sorted(roles))} here but "
+                f"{' / '.join(sorted(counterparts[0]))} in the cached prompt",
+            )
     return None
 
 
