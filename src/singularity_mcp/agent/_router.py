@@ -266,6 +266,8 @@ class Decision:
     hits: list[KnowledgeRef] = field(default_factory=list)
     code: list[CodeRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    """When deciding began (`perf_counter`): an answer's latency counts from here."""
 
 
 async def decide(
@@ -282,6 +284,7 @@ async def decide(
 ) -> Decision:
     """The tier decision: a rule, else the cache, else the API (with a key), else the client's model
     (`can_sample`), else `none`. Read-only: nothing is logged or cached. Raises for bad input."""
+    started = time.perf_counter()
     task_type = _check(prompt, task_type, complexity, context)
     root = resolve_allowed(path, core.settings) if path else None
     router = await _router(core)
@@ -289,10 +292,11 @@ async def decide(
     pool = (await core.database()).pool
     routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context, root)
     if routed.rule is not None:
-        return Decision("rule", routed)
+        return Decision("rule", routed, started=started)
     if routed.hit is not None:
-        return Decision("cache", routed)
-    decision = Decision("none", routed, hits=await _knowledge.search(core, prompt, _NONE_ARTIFACTS))
+        return Decision("cache", routed, started=started)
+    hits = await _knowledge.search(core, prompt, _NONE_ARTIFACTS)
+    decision = Decision("none", routed, hits=hits, started=started)
     decision.notes = list(routed.notes)
     if root is not None:
         decision.code, code_note = await _code_hits(core, pool, prompt, root)
@@ -367,13 +371,12 @@ async def ask(
     already returned for this prompt (the MCP tool gets them before the body runs). Raises only for bad
     input or an unreachable database.
     """
-    started = time.perf_counter()
     router = await _router(core)
     llm = llm or router.llm
     if decision is None:
         decision = await decide(core, prompt, task_type=task_type, complexity=complexity, context=context,
                                 use_llm=use_llm, can_sample=sampler is not None, path=path, llm=llm)  # fmt: skip
-    routed = decision.routed
+    routed, started = decision.routed, decision.started
     pool = (await core.database()).pool
     answer_id = str(uuid.uuid4())
     base: dict[str, Any] = {
