@@ -133,8 +133,9 @@ def register(server: MCPServer, core: "Core") -> None:
         sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_when_needed)] = None,
     ) -> AgentAnswer:
         """Answer a software question through a tiered router, cheapest tier first: deterministic rules,
-        then a semantic cache of earlier answers (paraphrases hit; different numbers, negations,
-        languages or identifiers do not), then Claude (the Anthropic API with a key, otherwise your own
+        then a semantic cache of earlier answers (a reworded question hits; one whose words do not all
+        align, or whose direction, numbers, negation or language differ, does not — `cache_refused`
+        says why), then Claude (the Anthropic API with a key, otherwise your own
         model through MCP sampling). Returns the answer, which tier answered (source), confidence or
         similarity, model, tokens, cost, latency and an answer_id: call record_feedback(answer_id=...,
         success=...) afterwards so good answers are kept and bad ones evicted. Without a key or sampling
