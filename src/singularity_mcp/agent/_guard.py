@@ -1,9 +1,10 @@
-"""Prompt normalisation and the semantic cache's false-hit guard.
+"""Prompt normalisation and the prompt signature (numbers, negation, technologies, identifiers, poles).
 
-Cosine similarity alone serves "sort ascending" for "sort descending" and Python's answer for the Rust
-question: sentence embeddings barely move for one flipped word. So besides the cosine, a cached prompt
-and a new prompt must agree on what such words decide: numbers, negation, code identifiers, languages
-and technologies, and the pole of every opposing pair (ascending/descending, min/max, before/after, ...).
+The signature was the semantic cache's first false-hit guard: besides the cosine, a cached prompt and a
+new one had to agree on numbers, negation, technologies, identifiers and the pole of every opposing pair
+in a word list (ascending/descending, min/max, ...). Word lists cannot know every opposite, so similar
+candidates are now checked by `_verify.verify` (word alignment), which keeps only the numbers from here;
+the full `disagreement` still guards exact-key hits and is the baseline in benchmarks/router.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ aligned word by word, and refused unless
   one side may not stand only after it on the other, so "A to B" never serves "B to A", "port 8080
   to port 80" never serves "port 80 to port 8080", "replace tabs with spaces" never serves "replace
   spaces with tabs";
-- numbers and languages/technologies agree (negation and identifiers need no check of their own: "not",
+- both ask the same kind of question (how / what / why / when / where / which / should), and
+  numbers and languages/technologies agree (negation and identifiers need no check of their own: "not",
   "without", `WaitGroup` are content words that must align like any other).
 
 No list of opposites is involved: an antonym fails because nothing aligns with it.
@@ -47,7 +48,7 @@ _STOP = frozenset(
     there here some any each such own very just also too quite really exactly simply properly
     way ways best easiest simplest proper right correct good better quick quickly simple basic
     please thanks thank sorry hey hi hello help explain tell show give walk through need needed want
-    like know idea someone anyone something anything possible able take takes let lets get make
+    like know idea someone anyone something anything possible able take takes let lets make
     ok okay question vs versus between built getting started
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
@@ -59,6 +60,9 @@ _KEEP = frozenset({"not", "no", "never", "without", "non", "up", "down", "out", 
 #: Markers of a directed relation: the words on each side must keep their roles.
 _DIRECTION = frozenset({"to", "into", "onto", "from", "towards", "toward", "with"})
 _TECHNOLOGIES = frozenset(_TECH_ALIASES.values())
+_QUESTION_WORDS = ("how", "what", "why", "when", "where", "which", "should")
+#: "what's the way to", "what does it take to", "what's needed to", "what's the command to": a how question
+_WHAT_IS_HOW = frozenset({"way", "ways", "take", "needed", "command", "steps"})
 _MARKER_CLASS = {"from": "from", "with": "with"}  # to, into, onto, toward(s): "to"
 _SETTING = frozenset({"in", "on", "using", "for", "with", "via", "within", "inside", "under"})
 #: Before these, a lower-case "go" is the language ("in go"); elsewhere it is the verb ("files go in").
@@ -91,8 +95,10 @@ class _Token:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A prompt's content words (in order) and each one's roles in directed relations."""
+    """A prompt's question type, content words (in order) and each one's roles in directed relations."""
 
+    asks: str
+    """What kind of answer it wants: how (a procedure), what, why, when, where, which, should (advice)."""
     tokens: tuple[_Token, ...]
     roles: tuple[frozenset[str], ...]
     """Per token: which side of which relation it stands on ("before to", "after from", "before with", ...)."""
@@ -172,7 +178,17 @@ def parse(prompt: str) -> Parsed:
                 if index is None or (tokens[index].text in _TECHNOLOGIES and k and words[k - 1] in _SETTING):
                     continue
                 roles[index].add(f"{side} {kind}")
-    return Parsed(tuple(tokens), tuple(frozenset(r) for r in roles))
+    return Parsed(_asks(words), tuple(tokens), tuple(frozenset(r) for r in roles))
+
+
+def _asks(words: list[str]) -> str:
+    """The question type: the first question word ("what is the way to ..." asks how); default how."""
+    for i, word in enumerate(words):
+        if word == "what" and any(w in _WHAT_IS_HOW for w in words[i + 1 : i + 6]):
+            return "how"
+        if word in _QUESTION_WORDS:
+            return word
+    return "how"
 
 
 def _technologies(parsed: Parsed) -> frozenset[str]:
