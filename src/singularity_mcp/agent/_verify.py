@@ -232,15 +232,15 @@ async def verify(
     matches (word, stem, abbreviation, compound, initialism) align. Off in the cache: on the dev half it
     added no paraphrase hit at any bar without false hits (README, section 1).
     """
-    sig_a, sig_b = signature(asked), signature(cached)
-    if sig_a.numbers != sig_b.numbers:
-        return Refusal("numbers", f"numbers differ ({_listed(sig_a.numbers)} / {_listed(sig_b.numbers)})")
-    if sig_a.technologies != sig_b.technologies:
-        return Refusal(
-            "technology",
-            f"technologies differ ({_listed(sig_a.technologies)} / {_listed(sig_b.technologies)})",
-        )
+    numbers_a, numbers_b = signature(asked).numbers, signature(cached).numbers
+    if numbers_a != numbers_b:
+        return Refusal("numbers", f"numbers differ ({_listed(numbers_a)} / {_listed(numbers_b)})")
     a, b = parse(asked), parse(cached)
+    if a.asks != b.asks:
+        return Refusal("question", f"a {a.asks} question here, a {b.asks} question cached")
+    tech_a, tech_b = _technologies(a), _technologies(b)
+    if tech_a != tech_b:
+        return Refusal("technology", f"technologies differ ({_listed(tech_a)} / {_listed(tech_b)})")
     matches_ab, matches_ba = _literal_matches(a.tokens, b.tokens), _literal_matches(b.tokens, a.tokens)
     _symmetrise(matches_ab, matches_ba)
     for i, j in _prefix_negations(a.tokens, b.tokens):
