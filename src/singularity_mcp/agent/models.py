@@ -92,7 +92,8 @@ class RouterStats(BaseModel):
     refusals: dict[str, int] = Field(
         default_factory=dict,
         description="Those refusals by reason: unmatched (a word without counterpart), direction (X to Y "
-        "vs Y to X), opposite (lock/unlock), numbers, technology.",
+        "vs Y to X), order (4 chunks / chunks of 4), opposite (lock/unlock), question (how vs what), "
+        "numbers, technology.",
     )
     llm_calls: int
     llm_failures: int = Field(description="LLM attempts that failed (overload, unavailable) and fell back.")
