@@ -136,8 +136,9 @@ class Settings(BaseSettings):
         json_schema_extra={"shown_default": '`{"haiku": [1, 5], "sonnet": [3, 15], "opus": [5, 25]}`'},
     )
     """USD per million (input, output) tokens, keyed by model id or a family word found in it (JSON in env)."""
-    agent_cache_threshold: float = Field(default=0.95, ge=0.5, le=1.0)
-    """Cosine similarity a cached answer needs to be served (the false-hit guard applies on top)."""
+    agent_cache_threshold: float = Field(default=0.75, ge=0.5, le=1.0)
+    """Cosine similarity a cached answer needs to be considered; it is served only when the prompts'
+    words also align (benchmarks/router/README.md)."""
     agent_cache_thresholds: dict[str, float] = Field(default_factory=dict)
     """Per task type overrides of agent_cache_threshold, e.g. {"classifier": 0.9} (JSON in env)."""
     agent_cache_ttl_s: int = Field(default=30 * 86400, ge=60)

@@ -1,7 +1,8 @@
-"""Tier 2: the semantic answer cache in PostgreSQL (pgvector HNSW), with the false-hit guard.
+"""Tier 2: the semantic answer cache in PostgreSQL (pgvector HNSW), with the verification step.
 
 An entry is keyed by task type, context hash and the normalised prompt; a lookup first tries that exact
-key (no embedding needed), then the nearest neighbours by cosine, each of which must also pass the guard.
+key (no embedding needed), then the nearest neighbours by cosine, each of which must also pass
+`_verify.verify` (word alignment, direction, numbers, technologies).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from singularity_mcp.agent._guard import Signature, disagreement
+from singularity_mcp.agent._verify import Refusal, verify
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,8 +42,8 @@ class CacheHit:
 @dataclass(frozen=True)
 class CacheLookup:
     hit: CacheHit | None
-    rejected: str | None = None
-    """Why the nearest prompt above the threshold was refused by the guard, if it was."""
+    rejected: Refusal | None = None
+    """Why the nearest prompt above the threshold was refused by the verification step, if it was."""
 
 
 def _hit(row: tuple, similarity: float) -> CacheHit:
@@ -69,9 +71,10 @@ async def find_similar(
     vector: np.ndarray,
     task_type: str,
     context_hash: str,
-    sig: Signature,
+    prompt: str,
     threshold: float,
 ) -> CacheLookup:
+    """The nearest cached prompt above `threshold` that passes verification against `prompt`."""
     async with pool.connection() as conn, conn.transaction():
         # Filtered HNSW: keep scanning the graph until enough rows pass the WHERE (pgvector >= 0.8).
         await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
@@ -87,10 +90,10 @@ async def find_similar(
         similarity = float(row[-1])
         if similarity < threshold:
             break
-        reason = disagreement(sig, Signature.from_json(row[5]))
-        if reason is None:
+        refusal = await verify(prompt, row[4])
+        if refusal is None:
             return CacheLookup(_hit(row[:-1], round(similarity, 4)), rejected)
-        rejected = rejected or reason
+        rejected = rejected or refusal
     return CacheLookup(None, rejected)
 
 

@@ -1,9 +1,10 @@
-"""Prompt normalisation and the semantic cache's false-hit guard.
+"""Prompt normalisation and the prompt signature (numbers, negation, technologies, identifiers, poles).
 
-Cosine similarity alone serves "sort ascending" for "sort descending" and Python's answer for the Rust
-question: sentence embeddings barely move for one flipped word. So besides the cosine, a cached prompt
-and a new prompt must agree on what such words decide: numbers, negation, code identifiers, languages
-and technologies, and the pole of every opposing pair (ascending/descending, min/max, before/after, ...).
+The signature was the semantic cache's first false-hit guard: besides the cosine, a cached prompt and a
+new one had to agree on numbers, negation, technologies, identifiers and the pole of every opposing pair
+in a word list (ascending/descending, min/max, ...). Word lists cannot know every opposite, so similar
+candidates are now checked by `_verify.verify` (word alignment), which keeps only the numbers from here;
+the full `disagreement` still guards exact-key hits and is the baseline in benchmarks/router.
 """
 
 from __future__ import annotations
@@ -251,8 +252,11 @@ def _unmatched(a: Signature, b: Signature) -> list[tuple[str, Signature]]:
     return [(t, b) for t in a.identifiers - b.identifiers] + [(t, a) for t in b.identifiers - a.identifiers]
 
 
-def disagreement(a: Signature, b: Signature) -> str | None:
-    """Why a cached answer for one prompt must not serve the other, or None when they agree."""
+def disagreement(a: Signature, b: Signature, *, poles: bool = True) -> str | None:
+    """Why a cached answer for one prompt must not serve the other, or None when they agree.
+
+    `poles=False` skips the opposing-words lists (the verification step aligns words instead).
+    """
     if a.numbers != b.numbers:
         return "numbers differ"
     if a.negated != b.negated:
@@ -261,6 +265,6 @@ def disagreement(a: Signature, b: Signature) -> str | None:
         return "languages or technologies differ"
     if any(not (t.isalnum() and t in other.words) for t, other in _unmatched(a, b)):
         return "identifiers differ"
-    if a.poles != b.poles:
+    if poles and a.poles != b.poles:
         return "opposing words differ (e.g. ascending/descending, min/max, before/after)"
     return None

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from singularity_mcp.agent import _cache, _knowledge
 from singularity_mcp.agent._complexity import decide_complexity
@@ -25,6 +25,7 @@ from singularity_mcp.agent._llm import (
     model_for,
 )
 from singularity_mcp.agent._rules import MIN_CONFIDENCE, Rule, RuleBook, learned_pattern
+from singularity_mcp.agent._verify import Refusal
 from singularity_mcp.agent.models import AgentAnswer, CodeRef, KnowledgeRef, Usage
 from singularity_mcp.errors import InvalidInput, NotFound, NotIndexed, SingularityError
 from singularity_mcp.paths import resolve_allowed
@@ -93,7 +94,7 @@ class _Routed:
     rule: Rule | None = None
     hit: _cache.CacheHit | None = None
     vector: np.ndarray | None = None
-    rejected: str | None = None
+    rejected: Refusal | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -176,9 +177,11 @@ async def _cheap_tiers(
         routed.notes.append(f"semantic cache skipped: {exc}")
         return routed
     lookup = await _cache.find_similar(
-        pool, routed.vector, task_type, routed.context_hash, routed.sig, _threshold(core, task_type)
+        pool, routed.vector, task_type, routed.context_hash, prompt, _threshold(core, task_type)
     )
     routed.hit, routed.rejected = lookup.hit, lookup.rejected
+    if lookup.hit is None and lookup.rejected is not None:
+        routed.notes.append(f"a cached answer to a similar prompt was not served ({lookup.rejected})")
     return routed
 
 
@@ -247,29 +250,93 @@ async def _llm_request(
     )
 
 
-async def pending_llm_request(
+Tier = Literal["rule", "cache", "llm", "sampling", "none"]
+
+
+@dataclass
+class Decision:
+    """Which tier answers a prompt, and what it needs: made once by `decide`, for `ask` and the MCP tool."""
+
+    tier: Tier
+    routed: _Routed
+    request: LLMRequest | None = None
+    """What the llm / sampling tier sends."""
+    sample_on_failure: bool = False
+    """Tier llm: when every model is overloaded or unreachable, ask the client's model instead."""
+    hits: list[KnowledgeRef] = field(default_factory=list)
+    code: list[CodeRef] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    """When deciding began (`perf_counter`): an answer's latency counts from here."""
+
+
+async def decide(
     core: Core,
     prompt: str,
     *,
     task_type: str = "general",
     complexity: str = "auto",
     context: str | None = None,
+    use_llm: bool = True,
+    can_sample: bool = False,
     path: str | None = None,
-) -> LLMRequest | None:
-    """The request tier 3 would send for this prompt, or None when a rule or the cache answers it.
-
-    Read-only: the MCP tool calls it before `ask` to decide whether to sample the client's model.
-    """
+    llm: LLMClient | None = None,
+) -> Decision:
+    """The tier decision: a rule, else the cache, else the API (with a key), else the client's model
+    (`can_sample`), else `none`. Read-only: nothing is logged or cached. Raises for bad input."""
+    started = time.perf_counter()
     task_type = _check(prompt, task_type, complexity, context)
     root = resolve_allowed(path, core.settings) if path else None
     router = await _router(core)
+    llm = llm or router.llm
     pool = (await core.database()).pool
     routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context, root)
-    if routed.rule is not None or routed.hit is not None:
-        return None
+    if routed.rule is not None:
+        return Decision("rule", routed, started=started)
+    if routed.hit is not None:
+        return Decision("cache", routed, started=started)
     hits = await _knowledge.search(core, prompt, _NONE_ARTIFACTS)
-    code = (await _code_hits(core, pool, prompt, root))[0] if root is not None else []
-    return await _llm_request(core, routed, prompt, context, hits, code)
+    decision = Decision("none", routed, hits=hits, started=started)
+    decision.notes = list(routed.notes)
+    if root is not None:
+        decision.code, code_note = await _code_hits(core, pool, prompt, root)
+        if code_note:
+            decision.notes.append(code_note)
+    if not use_llm:
+        decision.notes.append("use_llm is false: only rules and the cache were consulted")
+    elif llm.configured or can_sample:
+        decision.tier = "llm" if llm.configured else "sampling"
+        decision.sample_on_failure = llm.configured and can_sample
+        decision.request = await _llm_request(core, routed, prompt, context, decision.hits, decision.code)
+    else:
+        decision.notes.append("no Anthropic API key and the client does not support sampling")
+    return decision
+
+
+@dataclass(frozen=True)
+class ApiOutcome:
+    """What the Anthropic API tier produced: a completion, or the models that failed and why."""
+
+    completion: Completion | None
+    failures: tuple[tuple[str, str], ...] = ()
+    note: str | None = None
+
+
+async def call_api(core: Core, request: LLMRequest, llm: LLMClient | None = None) -> ApiOutcome:
+    """Ask the API (the model chain, with fallback between models); never raises for an API failure.
+
+    `llm` replaces the configured client (tests, benchmarks).
+    """
+    llm = llm or (await _router(core)).llm
+    try:
+        completion = await llm.complete(
+            request.system, request.prompt, complexity=request.complexity, max_tokens=request.max_tokens
+        )
+    except LLMUnavailable as exc:
+        return ApiOutcome(None, tuple(exc.attempts), str(exc))
+    except SingularityError as exc:
+        return ApiOutcome(None, (), str(exc))
+    return ApiOutcome(completion, tuple(completion.attempts))
 
 
 def _estimated_llm_cost(core: Core, complexity: str, prompt: str, answer: str) -> float:
@@ -292,26 +359,36 @@ async def ask(
     sampler: Sampler | None = None,
     llm: LLMClient | None = None,
     path: str | None = None,
+    decision: Decision | None = None,
+    api: ApiOutcome | None = None,
 ) -> AgentAnswer:
     """Answer from the cheapest tier that can: a rule, the semantic cache, the LLM, the client's model.
 
     Without a key and without a `sampler` (or with `use_llm=False`) the answer has source `none` and
-    lists the best knowledge hits. `sampler` reaches the MCP client's model; `llm` replaces the
-    configured client (tests, benchmarks). `path` (an indexed folder) adds its most relevant code as
-    context. Raises only for bad input or an unreachable database.
+    lists the best knowledge hits. `sampler` reaches the MCP client's model (also when every API model
+    is overloaded); `llm` replaces the configured client (tests, benchmarks). `path` (an indexed folder)
+    adds its most relevant code as context. `decision` and `api` are what `decide` and `call_api`
+    already returned for this prompt (the MCP tool gets them before the body runs). Raises only for bad
+    input or an unreachable database.
     """
-    started = time.perf_counter()
-    task_type = _check(prompt, task_type, complexity, context)
-    root = resolve_allowed(path, core.settings) if path else None
     router = await _router(core)
     llm = llm or router.llm
+    if decision is None:
+        decision = await decide(core, prompt, task_type=task_type, complexity=complexity, context=context,
+                                use_llm=use_llm, can_sample=sampler is not None, path=path, llm=llm)  # fmt: skip
+    routed, started = decision.routed, decision.started
     pool = (await core.database()).pool
-    routed = await _cheap_tiers(core, router, pool, prompt, task_type, complexity, context, root)
     answer_id = str(uuid.uuid4())
-    base: dict[str, Any] = {"complexity": routed.complexity, "task_type": task_type, "answer_id": answer_id}
+    base: dict[str, Any] = {
+        "complexity": routed.complexity,
+        "task_type": routed.task_type,
+        "answer_id": answer_id,
+    }
+    refused = str(routed.rejected) if routed.rejected is not None else None
 
-    if routed.rule is not None:
+    if decision.tier == "rule":
         rule = routed.rule
+        assert rule is not None
         result = AgentAnswer(
             answer=rule.answer, source="rule", confidence=rule.confidence, rule_id=rule.rule_id,
             latency_ms=_ms(started), **base,
@@ -324,11 +401,12 @@ async def ask(
         await _knowledge.record_usage(core, ids)
         return result
 
-    if routed.hit is not None:
+    if decision.tier == "cache":
         hit = routed.hit
+        assert hit is not None
         result = AgentAnswer(
             answer=hit.answer, source="cache", similarity=hit.similarity, model=hit.model,
-            latency_ms=_ms(started), **base,
+            latency_ms=_ms(started), cache_refused=refused, **base,
         )  # fmt: skip
         if hit.input_tokens and hit.model:
             saved = cost_usd(core.settings.agent_prices, hit.model, hit.input_tokens, hit.output_tokens)
@@ -337,32 +415,21 @@ async def ask(
         await _log(pool, result, routed, saved_usd=saved, cache_id=hit.cache_id)
         return result
 
-    hits = await _knowledge.search(core, prompt, _NONE_ARTIFACTS)
-    notes = list(routed.notes)
-    code: list[CodeRef] = []
-    if root is not None:
-        code, code_note = await _code_hits(core, pool, prompt, root)
-        if code_note:
-            notes.append(code_note)
+    hits, code, notes = decision.hits, decision.code, list(decision.notes)
+    request = decision.request
     completion: Completion | None = None
     provider = None
     failures: list[tuple[str, str]] = []
-    request: LLMRequest | None = None
-    if use_llm and (llm.configured or sampler is not None):
-        request = await _llm_request(core, routed, prompt, context, hits, code)
-    if request is not None and llm.configured:
-        try:
-            completion = await llm.complete(
-                request.system, request.prompt, complexity=request.complexity, max_tokens=request.max_tokens
-            )
-            provider = "llm"
-            failures = list(completion.attempts)
-        except LLMUnavailable as exc:
-            failures = exc.attempts
-            notes.append(str(exc))
-        except SingularityError as exc:
-            notes.append(str(exc))
+    if decision.tier == "llm" and request is not None:
+        if api is None:
+            api = await call_api(core, request, llm)
+        completion, failures = api.completion, list(api.failures)
+        provider = "llm" if completion is not None else None
+        if api.note:
+            notes.append(api.note)
     if completion is None and request is not None and sampler is not None:
+        if decision.tier == "llm":
+            notes.append("fell back to the client's model (MCP sampling)")
         try:
             completion = await sampler(request)
             provider = "sampling"
@@ -373,13 +440,9 @@ async def ask(
     if completion is None or provider is None or not completion.text.strip():
         if completion is not None:
             notes.append("the model returned an empty answer")
-        if not use_llm:
-            notes.append("use_llm is false: only rules and the cache were consulted")
-        elif not llm.configured and sampler is None:
-            notes.append("no Anthropic API key and the client does not support sampling")
         result = AgentAnswer(
             answer=_knowledge_answer(hits, code), source="none", latency_ms=_ms(started), artifacts=hits,
-            code=code, note=" ".join(notes) or None, **base,
+            code=code, note=" ".join(notes) or None, cache_refused=refused, **base,
         )  # fmt: skip
         await _log(pool, result, routed, failures=failures)
         return result
@@ -395,12 +458,13 @@ async def ask(
         artifacts=list(request.artifacts),
         code=list(request.code),
         note=" ".join(notes) or None,
+        cache_refused=refused,
         **base,
     )
     cache_id = None
     if routed.vector is not None:
         cache_id = await _cache.store(
-            pool, core.settings, task_type=task_type, context_hash=routed.context_hash,
+            pool, core.settings, task_type=routed.task_type, context_hash=routed.context_hash,
             prompt_sha=routed.prompt_sha, prompt=prompt, vector=routed.vector, sig=routed.sig,
             answer=completion.text, source=provider, model=completion.model, complexity=routed.complexity,
             input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
@@ -457,7 +521,7 @@ async def _log(
             (
                 result.answer_id, result.task_type, result.complexity, result.source, result.latency_ms,
                 result.model, result.usage.input_tokens, result.usage.output_tokens, result.cost_usd,
-                saved_usd, result.similarity, cache_id, result.rule_id, routed.rejected, artifact_ids or [],
+                saved_usd, result.similarity, cache_id, result.rule_id, result.cache_refused, artifact_ids or [],
             ),
         )  # fmt: skip
         if result.source == "cache" and cache_id is not None:

@@ -29,6 +29,11 @@ async def router_stats(core: Core) -> RouterStats:
         )
         rejections, positive, negative = await cursor.fetchone()
         cursor = await conn.execute(
+            "SELECT split_part(guard_rejected, ':', 1), count(*) FROM agent_answers "
+            "WHERE guard_rejected IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
+        )
+        refusals = {reason: count for reason, count in await cursor.fetchall()}
+        cursor = await conn.execute(
             "SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM agent_llm_calls "
             "WHERE provider = 'anthropic'"
         )
@@ -67,6 +72,7 @@ async def router_stats(core: Core) -> RouterStats:
         rule_hit_rate=round(counts["rule"] / total, 4) if total else 0.0,
         cache_hit_rate=round(counts["cache"] / reached_cache, 4) if reached_cache else 0.0,
         guard_rejections=rejections,
+        refusals=refusals,
         llm_calls=llm_ok + llm_failed,
         llm_failures=llm_failed,
         input_tokens=sum(t.input_tokens for t in tiers),

@@ -61,6 +61,11 @@ class AgentAnswer(BaseModel):
     )
     code: list[CodeRef] = Field(default_factory=list, description="Code from `path` given as context.")
     note: str | None = Field(None, description="Why a tier was skipped (no key, model unavailable, ...).")
+    cache_refused: str | None = Field(
+        None,
+        description="Why the most similar cached answer was not served (`reason: detail`, e.g. "
+        "`direction: ...`, `unmatched: ...`), when one was above the threshold and refused.",
+    )
 
 
 class TierStats(BaseModel):
@@ -81,7 +86,15 @@ class RouterStats(BaseModel):
     tiers: list[TierStats]
     rule_hit_rate: float = Field(description="Answers from rules / all answers.")
     cache_hit_rate: float = Field(description="Answers from the cache / answers that reached the cache tier.")
-    guard_rejections: int = Field(description="Near-misses the false-hit guard refused (cosine passed).")
+    guard_rejections: int = Field(
+        description="Answers where a cached answer above the cosine threshold was refused by verification."
+    )
+    refusals: dict[str, int] = Field(
+        default_factory=dict,
+        description="Those refusals by reason: unmatched (a word without counterpart), direction (X to Y "
+        "vs Y to X), order (4 chunks / chunks of 4), opposite (lock/unlock), question (how vs what), "
+        "numbers, technology.",
+    )
     llm_calls: int
     llm_failures: int = Field(description="LLM attempts that failed (overload, unavailable) and fell back.")
     input_tokens: int

@@ -1,9 +1,12 @@
 """MCP face of the agent router: the `ask_agent` tool and the `stats://router` resource.
 
-Without an API key the tool reaches the client's own model through MCP sampling, with the SDK's `Sample`
-resolver (it rides `InputRequiredResult` on 2026-07-28 connections and a `sampling/createMessage`
-request on older ones). The resolver runs before the tool body: it asks the router whether a rule or the
-cache answers first, so the client's model is only sampled when the LLM tier is really needed.
+The tier is decided once, by `agent.decide`, in a resolver that runs before the tool body. Without an
+API key the tool reaches the client's own model through MCP sampling, with the SDK's `Sample` marker (it
+rides `InputRequiredResult` on 2026-07-28 connections and a `sampling/createMessage` request on older
+ones), so the client's model is only sampled when no rule or cached answer serves. With a key and a
+client that can sample, the API is asked in a resolver too: when every model is overloaded or
+unreachable the client's model answers instead of `none` (resolvers may re-run on each round of a
+2026-07-28 call, so the API may then be asked once more on the second round).
 """
 
 # No `from __future__ import annotations`: the tool's `Resolve(sample_when_needed)` annotation names a
@@ -22,11 +25,13 @@ from mcp_types import (
 from pydantic import Field
 
 from singularity_mcp.agent import (
+    ApiOutcome,
     Completion,
+    Decision,
     LLMRequest,
     ask,
-    llm_configured,
-    pending_llm_request,
+    call_api,
+    decide,
     router_stats,
 )
 from singularity_mcp.agent.models import AgentAnswer
@@ -56,7 +61,7 @@ def _sample_marker(request: LLMRequest) -> Sample:
 
 
 def register(server: MCPServer, core: "Core") -> None:
-    async def sample_when_needed(
+    async def decided(
         ctx: Context,
         prompt: str,
         task_type: str,
@@ -64,22 +69,35 @@ def register(server: MCPServer, core: "Core") -> None:
         context: str | None,
         use_llm: bool,
         path: str | None,
-    ) -> Sample | Sampled | None:
-        """Sample the client's model only when no key is set, it can sample, and no cheaper tier answers."""
-        if not use_llm or llm_configured(core.settings):
-            return None
+    ) -> Decision | None:
+        """The tier for this call (None for bad input: the tool body reports it)."""
         capabilities = ctx.client_capabilities
-        if capabilities is None or capabilities.sampling is None:
-            return None
+        can_sample = capabilities is not None and capabilities.sampling is not None
         try:
-            request = await pending_llm_request(
-                core, prompt, task_type=task_type, complexity=complexity, context=context, path=path
-            )
+            return await decide(
+                core, prompt, task_type=task_type, complexity=complexity, context=context, use_llm=use_llm,
+                can_sample=can_sample, path=path,
+            )  # fmt: skip
         except SingularityError:
-            return None  # the tool body reports the problem
-        if request is None:
             return None
-        return await sample_or_defer(ctx, _sample_marker(request))  # a refusal becomes a `none` answer
+
+    async def api_first(decision: Annotated[Decision | None, Resolve(decided)]) -> ApiOutcome | None:
+        """Ask the API before the body only when the client's model can step in for a failed API."""
+        if decision is None or decision.request is None or not decision.sample_on_failure:
+            return None
+        return await call_api(core, decision.request)
+
+    async def sample_when_needed(
+        ctx: Context,
+        decision: Annotated[Decision | None, Resolve(decided)],
+        api: Annotated[ApiOutcome | None, Resolve(api_first)],
+    ) -> Sample | Sampled | None:
+        """Sample the client's model when it is the tier, or when every API model failed."""
+        if decision is None or decision.request is None:
+            return None
+        if decision.tier == "sampling" or (api is not None and api.completion is None):
+            return await sample_or_defer(ctx, _sample_marker(decision.request))  # a refusal: `none`
+        return None
 
     @server.tool()
     @tool_errors
@@ -110,11 +128,14 @@ def register(server: MCPServer, core: "Core") -> None:
                 "prompt goes in as context."
             ),
         ] = None,
+        decision: Annotated[Decision | None, Resolve(decided)] = None,
+        api: Annotated[ApiOutcome | None, Resolve(api_first)] = None,
         sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_when_needed)] = None,
     ) -> AgentAnswer:
         """Answer a software question through a tiered router, cheapest tier first: deterministic rules,
-        then a semantic cache of earlier answers (paraphrases hit; different numbers, negations,
-        languages or identifiers do not), then Claude (the Anthropic API with a key, otherwise your own
+        then a semantic cache of earlier answers (a reworded question hits; one whose words do not all
+        align, or whose direction, numbers, negation or language differ, does not — `cache_refused`
+        says why), then Claude (the Anthropic API with a key, otherwise your own
         model through MCP sampling). Returns the answer, which tier answered (source), confidence or
         similarity, model, tokens, cost, latency and an answer_id: call record_feedback(answer_id=...,
         success=...) afterwards so good answers are kept and bad ones evicted. Without a key or sampling
@@ -132,6 +153,8 @@ def register(server: MCPServer, core: "Core") -> None:
             use_llm=use_llm,
             sampler=sampler,
             path=path,
+            decision=decision,
+            api=api,
         )
 
     @server.resource(
