@@ -150,7 +150,6 @@ async def find_symbol(
     parts = [p for p in _SEPARATORS.split(name) if p]
     qualified = len(parts) > 1
     simple = parts[-1] if parts else name
-    notes: list[str] = []
 
     async def lookup(names: list[str]) -> list[store.DefinitionRow]:
         rows = await _definitions(core, scope, names, kind, 10 * limit if qualified else limit + 1)
@@ -158,37 +157,35 @@ async def find_symbol(
             rows = [r for r in rows if _qualified_match(r.qualified_name, name)]
         return rows
 
-    rows = await lookup([simple])
-    match = "qualified" if qualified else "exact"
-    if not rows:
+    async def search() -> tuple[list[store.DefinitionRow], str, list[str]]:
+        rows = await lookup([simple])
+        if rows:
+            return rows, "qualified" if qualified else "exact", []
         database = await core.database()
         async with database.pool.connection() as conn:
             known = await store.symbol_names(conn, list(scope.roots), scope.prefix)
         close = fuzzy_names(simple, known)
-        if close:
-            rows = await _definitions(core, scope, close, kind, limit + 1)
-            rank = {n: i for i, n in enumerate(close)}
-            rows.sort(key=lambda r: (rank.get(r.name, len(rank)), r.rel_path, r.start_line))
-            match = "fuzzy"
-            notes.append(
-                f"no definition named {name[:200]!r}; these are the closest names (fuzzy match): "
-                + ", ".join(close[:FUZZY_NAMES])
+        if not close:
+            return (
+                [],
+                "none",
+                [
+                    f"no definition named {name[:200]!r} or close to it"
+                    + (f" of kind {kind!r}" if kind else "")
+                    + "; try semantic_search with a description, or index_codebase if the folder changed"
+                ],
             )
-        else:
-            match = "none"
-            notes.append(
-                f"no definition named {name[:200]!r} or close to it"
-                + (f" of kind {kind!r}" if kind else "")
-                + "; try semantic_search with a description, or index_codebase if the folder changed"
-            )
+        rows = await _definitions(core, scope, close, kind, limit + 1)
+        rank = {n: i for i, n in enumerate(close)}
+        rows.sort(key=lambda r: (rank.get(r.name, len(rank)), r.rel_path, r.start_line))
+        note = f"no definition named {name[:200]!r}; these are the closest names (fuzzy match): "
+        return rows, "fuzzy", [note + ", ".join(close[:FUZZY_NAMES])]
+
+    rows, match, notes = await search()
     rows, refreshed = await _fresh(core, scope, rows)
     if refreshed:
-        notes.append("re-indexed changed files first")
-        rows = (
-            await lookup([simple])
-            if match in ("exact", "qualified")
-            else await _definitions(core, scope, [r.name for r in rows], kind, limit + 1)
-        )
+        rows, match, notes = await search()
+        notes.insert(0, "re-indexed changed files first")
         changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, rows)
         rows = [r for r in rows if (r.root_id, r.rel_path) not in changed | deleted]
     return FindSymbolResult(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node, Query, QueryCursor
 
 from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
-from singularity_mcp.analysis._languages import BY_NAME
+from singularity_mcp.analysis._languages import BY_NAME, COMMENT_TYPES
 from singularity_mcp.analysis._queries import _alternation, compiled
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,10 @@ def supports_symbols(language: str | None) -> bool:
 def _signature(node: Node, source: bytes) -> str:
     body = node.child_by_field_name("body")
     end = body.start_byte if body is not None and body.start_byte > node.start_byte else node.end_byte
+    for child in node.children:  # a comment before the body (`def f():  # note`) is not the head
+        if child.type in COMMENT_TYPES and node.start_byte < child.start_byte < end:
+            end = child.start_byte
+            break
     start = source.rfind(b"\n", 0, node.start_byte) + 1  # the whole line: `const f = (a) =>`, `type T struct`
     head = source[start:end].decode("utf-8", "replace")
     lines = head.split("\n")
