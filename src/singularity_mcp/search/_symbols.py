@@ -33,7 +33,8 @@ REFERENCE_TYPES = frozenset(
     {"identifier", "type_identifier", "field_identifier", "property_identifier",
      "shorthand_property_identifier", "shorthand_property_identifier_pattern", "private_property_identifier",
      "package_identifier", "namespace_identifier", "simple_identifier", "constant", "name", "alias",
-     "shorthand_field_identifier", "instance_variable", "class_variable", "global_variable"}
+     "shorthand_field_identifier", "instance_variable", "class_variable", "global_variable",
+     "primitive_type"}
 )  # fmt: skip
 # Languages whose identifiers are too generic to index as references (shell words are arguments).
 NO_REFERENCES = frozenset({"bash"})
@@ -109,30 +110,31 @@ def _names(node: Node) -> list[str]:
 
 
 def _definition_sites(defs: list[RawDefinition], refs: list[Node]) -> set[int]:
-    """Start bytes of the identifiers that name a definition: the first one with its name inside it (or,
-    for `const f = () => …`, inside the assignment around it)."""
+    """Start bytes of the identifiers that name a definition: the first one with its name in the head (up
+    to the body), else - `const f = () => …`, `obj.f = function () …` - just before it, in the
+    assignment around it."""
     starts = [n.start_byte for n in refs]
     sites: set[int] = set()
+
+    def first(name: str, start: int, end: int, last: bool = False) -> int | None:
+        """Index of the first (or last) identifier `name` in [start, end)."""
+        span = range(bisect.bisect_left(starts, start), bisect.bisect_left(starts, end))
+        for k in reversed(span) if last else span:
+            if (refs[k].text or b"").decode("utf-8", "replace").lstrip(_SIGILS) == name:
+                return k
+        return None
+
     for d in defs:
         if d.anonymous:
             continue
-        scopes = [d.node]
-        if d.node.parent is not None:
-            scopes.append(d.node.parent.parent or d.node.parent)
-        for scope in scopes:
-            i = bisect.bisect_left(starts, scope.start_byte)
-            found = False
-            while i < len(refs) and refs[i].start_byte < min(scope.end_byte, d.end_byte):
-                if (
-                    refs[i].text is not None
-                    and refs[i].text.decode("utf-8", "replace").lstrip(_SIGILS) == d.name
-                ):
-                    sites.add(refs[i].start_byte)
-                    found = True
-                    break
-                i += 1
-            if found:
-                break
+        body = d.node.child_by_field_name("body")
+        head_end = body.start_byte if body is not None and body.start_byte > d.node.start_byte else d.end_byte
+        k = first(d.name, d.node.start_byte, head_end)
+        if k is None and d.node.parent is not None:
+            outer = d.node.parent.parent or d.node.parent
+            k = first(d.name, outer.start_byte, d.node.start_byte, last=True)
+        if k is not None:
+            sites.add(refs[k].start_byte)
     return sites
 
 
