@@ -106,7 +106,12 @@ def code_lines(path: Path, language: str) -> list[str]:
 
 def grep(lines_by_file: dict[str, list[str]], name: str) -> set[tuple[str, int]]:
     pattern = re.compile(rf"(?<![\w$]){re.escape(name)}(?![\w$])")
-    return {(f, i + 1) for f, lines in lines_by_file.items() for i, line in enumerate(lines) if pattern.search(line)}
+    return {
+        (f, i + 1)
+        for f, lines in lines_by_file.items()
+        for i, line in enumerate(lines)
+        if pattern.search(line)
+    }
 
 
 # --- the run ---------------------------------------------------------------------------------------------
@@ -176,7 +181,9 @@ def recall_for(
     # a definition's own name is its definition site, not a reference: the first grep line inside it
     for d in definitions:
         if d.name == name:
-            inside = sorted(line for f, line in expected if f == d.rel_path and d.start_line <= line <= d.end_line)
+            inside = sorted(
+                line for f, line in expected if f == d.rel_path and d.start_line <= line <= d.end_line
+            )
             if inside:
                 expected.discard((d.rel_path, inside[0]))
     found = {(r.rel_path, line) for r in refs for line in r.lines}
@@ -252,6 +259,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     per_language: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     map_hits: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     latencies: dict[str, list[float]] = defaultdict(list)
+    server_ms: dict[str, list[float]] = defaultdict(list)  # took_ms reported by the tool (no MCP/client)
+    base_share: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     misses: list[str] = []
     async with asynccontextmanager(Core(settings).run)() as core:
         database = await core.database()
@@ -272,7 +281,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     definitions = await store.all_definitions(conn, info["root_id"], None)
                     references = await store.reference_counts(conn, info["root_id"], None)
                 lines_by_file = {
-                    p.relative_to(root).as_posix(): code_lines(p, language) for p in sorted(root.rglob("*")) if p.is_file()
+                    p.relative_to(root).as_posix(): code_lines(p, language)
+                    for p in sorted(root.rglob("*"))
+                    if p.is_file()
                 }
                 names = pick_names(definitions)
                 corpus_recall = [0, 0, 0]
@@ -281,7 +292,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         refs = await store.references_named(conn, [info["root_id"]], None, symbol, 100_000)
                     expected, found, extra = recall_for(symbol, lines_by_file, refs, definitions)
                     if expected - found > 0 and len(misses) < 40:
-                        missing = sorted(grep(lines_by_file, symbol) - {(r.rel_path, n) for r in refs for n in r.lines})
+                        missing = sorted(
+                            grep(lines_by_file, symbol) - {(r.rel_path, n) for r in refs for n in r.lines}
+                        )
                         misses.append(f"{name}:{symbol}: {missing[:3]}")
                     part = half(symbol)
                     for i, v in enumerate((expected, found, extra)):
@@ -295,6 +308,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         result = await client.call_tool(tool, {"name": symbol, "path": str(root)})
                         latencies[tool].append((time.perf_counter() - started) * 1000)
                         assert not result.is_error, result.content[0].text
+                        server_ms[tool].append(result.structured_content["took_ms"])
                 info["recall"] = round(corpus_recall[1] / max(1, corpus_recall[0]), 4)
                 info["names"] = len(names)
                 # repo map: does the map focused on a doc sentence contain the definition's file?
@@ -303,8 +317,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 info["map_targets"] = len(targets)
                 unfocused = rm.rank_definitions(definitions, references, rm.Focus(set(), set(), []))
                 for budget in BUDGETS:
-                    chosen, base_files, _ = rm.pack(definitions, unfocused, budget, count)
+                    _, base_files, _ = rm.pack(definitions, unfocused, budget, count)
                     info[f"map_files_{budget}"] = len(base_files)
+                    share = len(base_files) / max(1, len(files))
                     for target_file, target_name, sentence in targets:
                         part = half(f"{name}:{target_file}:{target_name}")
                         focus = rm.parse_focus(sentence, files, {d.name for d in definitions})
@@ -318,6 +333,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                             cell = map_hits[f"{method}@{budget}"][part]
                             cell[0] += target_file in in_map
                             cell[1] += 1
+                        base_share[f"{budget}"][part] += share
                         started = time.perf_counter()
                         if budget == 2000 and part == "dev" and len(latencies["repo_map"]) < 40:
                             result = await client.call_tool(
@@ -340,13 +356,29 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
     results["recall_by_language"] = {k: round(v[1] / max(1, v[0]), 4) for k, v in per_language.items()}
     results["latency_ms_mcp_in_memory"] = {
-        tool: {"n": len(v), "p50": percentile(v, 0.5), "p95": percentile(v, 0.95), "mean": round(statistics.mean(v), 2)}
+        tool: {
+            "n": len(v),
+            "p50": percentile(v, 0.5),
+            "p95": percentile(v, 0.95),
+            "mean": round(statistics.mean(v), 2),
+        }
         for tool, v in latencies.items()
     }
+    results["server_ms_took"] = {
+        tool: {"p50": percentile(v, 0.5), "p95": percentile(v, 0.95)} for tool, v in server_ms.items()
+    }
     results["repo_map_focus_file_in_map"] = {
-        method: {part: {"hits": c[0], "targets": c[1], "rate": round(c[0] / max(1, c[1]), 4)} for part, c in parts.items()}
+        method: {
+            part: {"hits": c[0], "targets": c[1], "rate": round(c[0] / max(1, c[1]), 4)}
+            for part, c in parts.items()
+        }
         for method, parts in map_hits.items()
     }
+    # the chance level: the share of a corpus's files an unfocused map of that budget holds, per target
+    for budget, parts in base_share.items():
+        for part, total in parts.items():
+            cell = results["repo_map_focus_file_in_map"][f"pagerank_no_focus@{budget}"][part]
+            cell["mean_share_of_files_in_map"] = round(total / max(1, cell["targets"]), 4)
     results["missed_examples"] = misses
     results["load_average_end"] = os.getloadavg()
     return results
@@ -355,7 +387,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", default="/tmp/symbols-bench")
-    parser.add_argument("--model-dir", default=str(Path.home() / ".cache" / "singularity-mcp-test" / "models"))
+    parser.add_argument(
+        "--model-dir", default=str(Path.home() / ".cache" / "singularity-mcp-test" / "models")
+    )
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))
     args = parser.parse_args()
     output = anyio.run(main, args)

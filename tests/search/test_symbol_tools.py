@@ -140,7 +140,7 @@ async def test_find_references_grouped_with_enclosing_and_text(client: Client, r
     files = {Path(f["path"]).relative_to(repo).as_posix(): f["references"] for f in data["files"]}
     assert set(files) == {"shop/cart.py"}  # not the comment in pricing.py, not the string in checkout.py
     lines = files["shop/cart.py"]
-    assert [(r["line"], r["enclosing"]) for r in lines] == [(1, None), (10, "Cart.total")]
+    assert [(r["line"], r["enclosing"]) for r in lines] == [(1, ""), (10, "Cart.total")]
     assert lines[1]["text"] == "return apply_discount(gross, 5)" and lines[1]["kind"] == "call"
     assert data["total"] == 2 and not data["truncated"]
     assert [d["path"] for d in data["definitions"]] == [str(repo / "shop/pricing.py")]

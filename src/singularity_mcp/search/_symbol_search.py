@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 MAX_NAME = 200
 MAX_SYMBOLS = 50
-MAX_REFERENCES = 300  # reference lines returned; the total is still reported
+MAX_REFERENCES = 100  # reference lines returned (answers stay small); the total is still reported
 MAX_REFERENCE_FILES = 2000
+INLINE_FILES = 16  # up to this many files are stat'ed / read on the event loop (microseconds; no thread hop)
 LINE_CHARS = 200
 FUZZY_NAMES = 8
 _SEPARATORS = re.compile(r"::|#|->|\.|/")
@@ -84,9 +85,14 @@ def _allowed(core: Core, scope: Scope, rows: list[Row]) -> list[Row]:
     return kept
 
 
+async def _blocking(fn, *args, files: int):  # type: ignore[no-untyped-def]
+    """Run file-system work inline when it touches a few files, else in a worker thread."""
+    return fn(*args) if files <= INLINE_FILES else await anyio.to_thread.run_sync(fn, *args)
+
+
 async def _fresh(core: Core, scope: Scope, rows: list[Row]) -> tuple[list[Row], bool]:
     """Re-index the changed files among `rows` and drop the deleted ones; True when something changed."""
-    changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, rows)
+    changed, deleted = await _blocking(_stale, scope.roots, rows, files=len(rows))
     if not changed and not deleted:
         return rows, False
     database = await core.database()
@@ -186,7 +192,7 @@ async def find_symbol(
     if refreshed:
         rows, match, notes = await search()
         notes.insert(0, "re-indexed changed files first")
-        changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, rows)
+        changed, deleted = await _blocking(_stale, scope.roots, rows, files=len(rows))
         rows = [r for r in rows if (r.root_id, r.rel_path) not in changed | deleted]
     return FindSymbolResult(
         query=name,
@@ -199,16 +205,18 @@ async def find_symbol(
 
 
 def _read_lines(path: str, wanted: Sequence[int]) -> dict[int, str]:
+    """The text of lines `wanted` (1-based) of a file; only the lines up to the last one are split."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError:
         return {}
-    lines = data.decode("utf-8", "replace").split("\n")
+    last = max(wanted, default=0)
+    lines = data.split(b"\n", last)
     out = {}
     for n in wanted:
-        if 1 <= n <= len(lines):
-            text = lines[n - 1].strip()
+        if 1 <= n <= len(lines) and (n < len(lines) or n == last):
+            text = lines[n - 1].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
             out[n] = text[:LINE_CHARS] + ("…" if len(text) > LINE_CHARS else "")
     return out
 
@@ -224,7 +232,7 @@ def _group(scope: Scope, rows: list[store.ReferenceRow], limit: int) -> list[Fil
         take = list(zip(row.lines, row.enclosing, row.kinds, strict=True))[:left]
         texts = _read_lines(full, [line for line, _, _ in take])
         refs = [
-            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing or None, kind=kind)  # type: ignore[arg-type]
+            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing, kind=kind)  # type: ignore[arg-type]
             for line, enclosing, kind in take
         ]
         left -= len(refs)
@@ -248,22 +256,20 @@ async def find_references(
         notes.append(f"references are found by the last part of a qualified name: {simple!r}")
     database = await core.database()
 
-    async def lookup() -> list[store.ReferenceRow]:
-        async with database.pool.connection() as conn:
-            rows = await store.references_named(
-                conn, list(scope.roots), scope.prefix, simple, MAX_REFERENCE_FILES
-            )
-        return _allowed(core, scope, rows)
+    async def lookup() -> tuple[list[store.ReferenceRow], list[store.DefinitionRow]]:
+        roots = list(scope.roots)
+        async with database.pool.connection() as conn:  # one connection for both queries
+            rows = await store.references_named(conn, roots, scope.prefix, simple, MAX_REFERENCE_FILES)
+            defs = await store.definitions_named(conn, roots, scope.prefix, [simple], None, MAX_SYMBOLS)
+        return _allowed(core, scope, rows), [d for d in _allowed(core, scope, defs) if d.name == simple]
 
-    rows = await lookup()
+    rows, definitions = await lookup()
     rows, refreshed = await _fresh(core, scope, rows)
     if refreshed:
         notes.append("re-indexed changed files first")
-        rows = await lookup()
-    definitions = await _definitions(core, scope, [simple], None, MAX_SYMBOLS)
-    definitions = [d for d in definitions if d.name == simple]
+        rows, definitions = await lookup()
     total = sum(len(r.lines) for r in rows)
-    files = await anyio.to_thread.run_sync(_group, scope, rows, limit)
+    files = await _blocking(_group, scope, rows, limit, files=len(rows))
     truncated = sum(len(f.references) for f in files) < total
     if truncated:
         notes.append(f"showing {limit} of {total} reference lines; pass path= to narrow to a folder")

@@ -38,9 +38,7 @@ class FindSymbolResult(BaseModel):
 class ReferenceLine(BaseModel):
     line: int = Field(description="1-based line number.")
     text: str = Field(description="The line's text (trimmed).")
-    enclosing: str | None = Field(
-        description="Qualified name of the definition the line is in; null at top level."
-    )
+    enclosing: str = Field(description="Qualified name of the definition the line is in; '' at top level.")
     kind: Literal["call", "type", "name"] = Field(
         description="call: the name is called; type: used as a type."
     )

@@ -77,7 +77,7 @@ def register(server: MCPServer, core: Core) -> None:
         you would otherwise grep for; comments and strings are left out). It matches the identifier
         exactly (case-sensitive) in every indexed file, so same-named members of other classes appear
         too: tell them apart by the line text. For code about a topic rather than a name, use
-        semantic_search; for the definition only, find_symbol. Capped at 300 lines (narrow with path).
+        semantic_search; for the definition only, find_symbol. Capped at 100 lines (narrow with path).
         """
         from singularity_mcp.search import find_references as find
 
