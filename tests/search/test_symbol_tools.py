@@ -196,6 +196,11 @@ async def test_bad_input_gets_a_tool_error(client: Client, repo: Path, tmp_path:
     elsewhere = tmp_path / "not-indexed"
     elsewhere.mkdir()
     assert "index_codebase" in await error(client, "repo_map", path=str(elsewhere))
+    docs = write(tmp_path / "docs-only", {"README.md": "# Nothing to define here\n"})
+    await call(client, "index_codebase", path=str(docs))
+    assert "symbol index of this folder is empty" in await error(
+        client, "find_symbol", name="x", path=str(docs)
+    )
 
 
 async def test_allowed_roots_are_honoured(data_dir: Path, repo: Path, tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ async def repo_map(
     scope = await _scope(core, path)
     ((root_id, root_path),) = scope.roots.items()
     database = await core.database()
-    async with database.pool.connection() as conn:
+    async with store.reading(database.pool) as conn:
         definitions = await store.all_definitions(conn, root_id, scope.prefix)
         references = await store.reference_counts(conn, root_id, scope.prefix)
     definitions = _allowed(core, scope, definitions)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import anyio
 import anyio.to_thread
 
-from singularity_mcp.errors import InvalidInput
+from singularity_mcp.errors import InvalidInput, NotIndexed
 from singularity_mcp.paths import resolve_allowed
 from singularity_mcp.search import _symbol_store as store
 from singularity_mcp.search._searcher import Scope, _stale, refresh_files, resolve_scope
@@ -138,7 +138,7 @@ async def _definitions(
     core: Core, scope: Scope, names: list[str], kind: str | None, limit: int
 ) -> list[store.DefinitionRow]:
     database = await core.database()
-    async with database.pool.connection() as conn:
+    async with store.reading(database.pool) as conn:
         rows = await store.definitions_named(conn, list(scope.roots), scope.prefix, names, kind, limit)
     return _allowed(core, scope, rows)
 
@@ -168,8 +168,14 @@ async def find_symbol(
         if rows:
             return rows, "qualified" if qualified else "exact", []
         database = await core.database()
-        async with database.pool.connection() as conn:
+        async with store.reading(database.pool) as conn:
             known = await store.symbol_names(conn, list(scope.roots), scope.prefix)
+            empty = not known and await store.count_symbols(conn, list(scope.roots)) == 0
+        if empty:
+            raise NotIndexed(
+                "the symbol index of this folder is empty: call index_codebase on it (folders indexed "
+                "before the symbol index existed are re-read once)"
+            )
         close = fuzzy_names(simple, known)
         if not close:
             return (
@@ -258,7 +264,7 @@ async def find_references(
 
     async def lookup() -> tuple[list[store.ReferenceRow], list[store.DefinitionRow]]:
         roots = list(scope.roots)
-        async with database.pool.connection() as conn:  # one connection for both queries
+        async with store.reading(database.pool) as conn:  # one connection for both queries
             rows = await store.references_named(conn, roots, scope.prefix, simple, MAX_REFERENCE_FILES)
             defs = await store.definitions_named(conn, roots, scope.prefix, [simple], None, MAX_SYMBOLS)
         return _allowed(core, scope, rows), [d for d in _allowed(core, scope, defs) if d.name == simple]
