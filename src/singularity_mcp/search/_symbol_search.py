@@ -10,9 +10,9 @@ import difflib
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -43,6 +43,8 @@ _SEPARATORS = re.compile(r"::|#|->|\.|/")
 _NAME = re.compile(r"^[^\s\x00]+$")
 
 Row = TypeVar("Row", store.DefinitionRow, store.ReferenceRow)
+T = TypeVar("T")
+Match = Literal["exact", "qualified", "fuzzy", "none"]
 
 
 def _check_name(name: str, what: str) -> str:
@@ -85,7 +87,7 @@ def _allowed(core: Core, scope: Scope, rows: list[Row]) -> list[Row]:
     return kept
 
 
-async def _blocking(fn, *args, files: int):  # type: ignore[no-untyped-def]
+async def _blocking(fn: Callable[..., T], *args: Any, files: int) -> T:
     """Run file-system work inline when it touches a few files, else in a worker thread."""
     return fn(*args) if files <= INLINE_FILES else await anyio.to_thread.run_sync(fn, *args)
 
@@ -163,7 +165,7 @@ async def find_symbol(
             rows = [r for r in rows if _qualified_match(r.qualified_name, name)]
         return rows
 
-    async def search() -> tuple[list[store.DefinitionRow], str, list[str]]:
+    async def search() -> tuple[list[store.DefinitionRow], Match, list[str]]:
         rows = await lookup([simple])
         if rows:
             return rows, "qualified" if qualified else "exact", []
@@ -202,7 +204,7 @@ async def find_symbol(
         rows = [r for r in rows if (r.root_id, r.rel_path) not in changed | deleted]
     return FindSymbolResult(
         query=name,
-        match=match,  # type: ignore[arg-type]
+        match=match,
         symbols=[_hit(scope, r) for r in rows[:limit]],
         truncated=len(rows) > limit,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
