@@ -92,14 +92,14 @@ async def _blocking(fn: Callable[..., T], *args: Any, files: int) -> T:
     return fn(*args) if files <= INLINE_FILES else await anyio.to_thread.run_sync(fn, *args)
 
 
-async def _fresh(core: Core, scope: Scope, rows: list[Row]) -> tuple[list[Row], bool]:
+async def _refresh_stale(core: Core, scope: Scope, rows: list[Row]) -> bool:
     """Re-index the changed files among `rows` and drop the deleted ones; True when something changed."""
     changed, deleted = await _blocking(_stale, scope.roots, rows, files=len(rows))
     if not changed and not deleted:
-        return rows, False
+        return False
     database = await core.database()
     await refresh_files(database.pool, core.embedder, scope.roots, changed, deleted)
-    return rows, True
+    return True
 
 
 def _hit(scope: Scope, row: store.DefinitionRow) -> SymbolHit:
@@ -196,7 +196,7 @@ async def find_symbol(
         return rows, "fuzzy", [note + ", ".join(close[:FUZZY_NAMES])]
 
     rows, match, notes = await search()
-    rows, refreshed = await _fresh(core, scope, rows)
+    refreshed = await _refresh_stale(core, scope, rows)
     if refreshed:
         rows, match, notes = await search()
         notes.insert(0, "re-indexed changed files first")
@@ -272,7 +272,7 @@ async def find_references(
         return _allowed(core, scope, rows), [d for d in _allowed(core, scope, defs) if d.name == simple]
 
     rows, definitions = await lookup()
-    rows, refreshed = await _fresh(core, scope, rows)
+    refreshed = await _refresh_stale(core, scope, rows)
     if refreshed:
         notes.append("re-indexed changed files first")
         rows, definitions = await lookup()
