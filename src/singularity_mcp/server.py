@@ -13,7 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search
+from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search, symbols
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -48,6 +48,7 @@ def _register_capabilities(server: MCPServer, core: Core) -> None:
     # One line per capability (tools, resources, prompts live in singularity_mcp/tools/<capability>.py).
     analysis.register(server, core)
     search.register(server, core)
+    symbols.register(server, core)
     packages.register(server, core)
     agent.register(server, core)
     planning.register(server, core)

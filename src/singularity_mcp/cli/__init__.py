@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 
 from singularity_mcp import __version__
-from singularity_mcp.cli import analyze, ask, doctor, index, kb, model, package, plan, search, serve
+from singularity_mcp.cli import analyze, ask, doctor, index, kb, model, package, plan, search, serve, symbols
 from singularity_mcp.config import load_settings
 from singularity_mcp.errors import ConfigError, SingularityError
 from singularity_mcp.logs import configure_logging
 
 # Each module has `add_parser(subparsers)`; it sets `func(args, settings) -> int` on its parsers.
-GROUPS = [serve, doctor, model, analyze, plan, index, search, kb, package, ask]
+GROUPS = [serve, doctor, model, analyze, plan, index, search, symbols, kb, package, ask]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,11 +82,21 @@ class Embedder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self._counter: Tokenizer | None = None  # a copy without truncation, for count_tokens
         self._queue: list[_Request] = []
         self._draining = False
 
     def __repr__(self) -> str:
         return f"Embedder({self.model_id!r}, {self.variant}, {self.provider})"
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the model's tokenizer makes of `text` (no truncation, no special tokens)."""
+        if self._counter is None:
+            counter = Tokenizer.from_str(self._tokenizer.to_str())
+            counter.no_truncation()
+            counter.no_padding()
+            self._counter = counter
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     # --- synchronous path -------------------------------------------------------------------------
 

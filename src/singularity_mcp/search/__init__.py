@@ -1,9 +1,12 @@
-"""Codebase indexing and hybrid (lexical + dense) code search."""
+"""Codebase indexing, hybrid (lexical + dense) code search, and the symbol index (definitions, references,
+repository map)."""
 
 from singularity_mcp.search._combined import code_indexer, search_everything
 from singularity_mcp.search._indexer import CodeIndexer, IndexRun, index_repository
+from singularity_mcp.search._repo_map import repo_map
 from singularity_mcp.search._searcher import MAX_TOP_K, search_code
 from singularity_mcp.search._status import index_status, remove_root
+from singularity_mcp.search._symbol_search import find_references, find_symbol
 from singularity_mcp.search.models import CodeHit, IndexResult, IndexStatus, SearchResult
 
 __all__ = [
@@ -15,9 +18,12 @@ __all__ = [
     "IndexStatus",
     "SearchResult",
     "code_indexer",
+    "find_references",
+    "find_symbol",
     "index_repository",
     "index_status",
     "remove_root",
+    "repo_map",
     "search_code",
     "search_everything",
 ]

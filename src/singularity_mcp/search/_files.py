@@ -6,9 +6,13 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from singularity_mcp.search._lexical import lexical_text, path_text
 from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
+
+if TYPE_CHECKING:
+    from singularity_mcp.search._symbols import FileSymbols
 
 CHUNK_TOKENS = 256
 
@@ -37,6 +41,7 @@ class PreparedFile:
     chunks: list[ChunkRow] | None = None  # None: content unchanged, only size/mtime need updating
     path_words: str = ""
     skipped: str | None = None  # why the file is not indexed (binary, unreadable, no language)
+    symbols: FileSymbols | None = None  # definitions and references, written with the chunks
 
 
 def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
@@ -49,6 +54,7 @@ def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: b
     """Read, hash and chunk `root/rel_path`. `known_sha256` is the stored hash (unchanged content is not
     re-chunked unless `force`)."""
     from singularity_mcp.analysis import chunk_source, detect_language
+    from singularity_mcp.search._symbols import extract_file_symbols
 
     full = root / rel_path
     try:
@@ -87,5 +93,6 @@ def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: b
             )
         )
     prepared.chunks = rows
+    prepared.symbols = extract_file_symbols(text, language, rel_path)
     prepared.path_words = path_text(rel_path)
     return prepared

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from singularity_mcp.search._files import PreparedFile
+from singularity_mcp.search._symbol_store import write_symbols
 
 if TYPE_CHECKING:  # annotations only: the MCP server imports this at start, before any database use
     import numpy as np
@@ -119,6 +120,8 @@ async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[Prepa
                     ],
                 )  # fmt: skip
                 written += len(f.chunks)
+            if f.symbols is not None:
+                await write_symbols(cur, file_id, root_id, f.rel_path, f.language, f.symbols)
     return written
 
 
