@@ -93,9 +93,10 @@ class Core:
             async with self._lock:
                 if self._embedder is None:
                     self._embedder = await anyio.to_thread.run_sync(load_embedder, self.settings)
+        embedder = self._embedder
         database = await self.database()
-        await ensure_space(database.pool, self._embedder.model_id, self._embedder.dimensions)  # memoized
-        return self._embedder
+        await ensure_space(database.pool, embedder.model_id, embedder.dimensions)  # memoized per pool
+        return embedder
 
     async def service(self, name: str, factory: Callable[[Core], Awaitable[Any]]) -> Any:
         """A per-process singleton a capability builds once (a rule set, a registry client, ...)."""

@@ -27,6 +27,7 @@ from singularity_mcp.search import index_repository, search_code
 from singularity_mcp.server import build_server
 from tests.conftest import make_settings
 from tests.embedding.test_build import HIDDEN, _tiny_bert
+from tests.embedding.test_cli import _cli
 
 pytestmark = pytest.mark.anyio
 
@@ -212,3 +213,19 @@ async def test_a_database_built_before_0008_keeps_its_vectors(tmp_path: Path) ->
         async with pool.connection() as conn:
             cur = await conn.execute("SELECT count(embedding) FROM code_chunks")
             assert (await cur.fetchone())[0] == 1  # claimed without clearing anything
+
+
+async def test_model_switch_from_the_cli(tmp_path: Path, tiny_manifest: Any) -> None:
+    data_dir = tmp_path / "data"
+    minilm, tiny = make_settings(data_dir), tiny_manifest("tiny-bert", data_dir)
+    async with running(minilm) as core:
+        await embed_cached((await core.database()).pool, await core.embedder(), ["claimed by MiniLM"])
+    result = _cli(tiny, "model", "switch", "--json", SINGULARITY_MODEL=tiny.model)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["previous"] == {"model_id": MINILM, "dimensions": 384}
+    assert report["current"] == {"model_id": "tiny-bert", "dimensions": HIDDEN}
+    assert report["embedding_cache"] >= 1
+    async with running(tiny) as core:  # the tiny model is now the database's own
+        assert (await core.embedder()).model_id == "tiny-bert"
+        assert await column_types(core) == {f"halfvec({HIDDEN})"}
