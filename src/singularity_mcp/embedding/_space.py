@@ -99,7 +99,7 @@ async def _claim(conn: psycopg.AsyncConnection, wanted: EmbeddingSpace) -> Embed
     sizes = await _column_sizes(conn)
     resize = any(size != wanted.dimensions for size in sizes.values())
     if held or (resize and await _has_vectors(conn)):
-        model = held[0] if held else "an unrecorded model"
+        model = held[0] if held else "(unrecorded)"
         return EmbeddingSpace(model, max(sizes.values()))  # refused by the caller
     if resize:
         await _resize(conn, wanted.dimensions)
