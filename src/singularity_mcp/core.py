@@ -83,14 +83,20 @@ class Core:
         return self._database
 
     async def embedder(self) -> Embedder:
-        """The ONNX embedder (builds the model on first use)."""
+        """The ONNX embedder (builds the model on first use), once the database is known to hold this
+        model's vectors (or none yet): a database of another model is refused, never mixed."""
+        from singularity_mcp.embedding import ensure_space
+
         if self._embedder is None:
             from singularity_mcp.embedding import load_embedder
 
             async with self._lock:
                 if self._embedder is None:
                     self._embedder = await anyio.to_thread.run_sync(load_embedder, self.settings)
-        return self._embedder
+        embedder = self._embedder
+        database = await self.database()
+        await ensure_space(database.pool, embedder.model_id, embedder.dimensions)  # memoized per pool
+        return embedder
 
     async def service(self, name: str, factory: Callable[[Core], Awaitable[Any]]) -> Any:
         """A per-process singleton a capability builds once (a rule set, a registry client, ...)."""

@@ -192,10 +192,14 @@ def test_unsupported_checkpoints_are_refused(
 
 
 @pytest.mark.anyio
-async def test_cache_refuses_vectors_of_other_dimensions(
-    tiny: tuple[Settings, dict[str, np.ndarray]], database: Database
+async def test_cache_refuses_vectors_of_another_model(
+    tiny: tuple[Settings, dict[str, np.ndarray]], database: Database, embedder
 ) -> None:
+    await embed_cached(database.pool, embedder, ["the session's model holds this database"])
     settings, _ = tiny
-    embedder = load_embedder(settings)
-    with pytest.raises(NotConfigured, match="cannot store 32-dimension vectors of model tiny-bert"):
-        await embed_cached(database.pool, embedder, ["a text for a 32-dimension model"])
+    other = load_embedder(settings)
+    with pytest.raises(
+        NotConfigured,
+        match=r"holds vectors of embedding model all-minilm-l6-v2 \(384 dims\).*tiny-bert \(32 dims\)",
+    ):
+        await embed_cached(database.pool, other, ["a text for a 32-dimension model"])

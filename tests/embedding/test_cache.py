@@ -11,7 +11,8 @@ import pytest
 
 from singularity_mcp.db import Database
 from singularity_mcp.embedding import Embedder, embed_cached
-from singularity_mcp.embedding._cache import text_digest
+from singularity_mcp.embedding._cache import half_precision, text_digest
+from singularity_mcp.errors import NotConfigured
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +38,9 @@ async def test_miss_then_hit(database: Database, embedder: Embedder) -> None:
     recording = _Recording(embedder)
     first = await embed_cached(database.pool, recording, texts)  # type: ignore[arg-type]
     assert recording.computed.count(unique) == 1  # duplicates in one call: embedded once
-    np.testing.assert_allclose(first, embedder.embed_sync(texts), atol=1e-6)
+    # stored as halfvec, and fresh vectors are rounded the same way (within one fp16 step of a direct run)
+    np.testing.assert_allclose(first, half_precision(embedder.embed_sync(texts)), atol=5e-4)
+    np.testing.assert_array_equal(first, half_precision(first))
 
     recording.computed.clear()
     second = await embed_cached(database.pool, recording, texts)  # type: ignore[arg-type]
@@ -70,13 +73,19 @@ async def test_concurrent_calls_embed_a_text_once(database: Database, embedder: 
         np.testing.assert_array_equal(result[: len(shared)], results[0][: len(shared)])
 
 
-async def test_models_do_not_share_cache_entries(database: Database, embedder: Embedder) -> None:
+async def test_another_model_is_refused_not_served_this_models_vectors(
+    database: Database, embedder: Embedder
+) -> None:
     text = f"model isolation {uuid.uuid4().hex}"
     await embed_cached(database.pool, embedder, [text])
     other = _Recording(embedder)
     other.model_id = "some-other-model"
-    await embed_cached(database.pool, other, [text])  # type: ignore[arg-type]
-    assert other.computed == [text]
+    with pytest.raises(NotConfigured, match="holds vectors of embedding model all-minilm-l6-v2"):
+        await embed_cached(database.pool, other, [text])  # type: ignore[arg-type]
+    assert other.computed == []  # neither served the cached vector nor computed and stored one
+    async with database.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM embedding_cache WHERE model_id = 'some-other-model'")
+        assert (await cur.fetchone())[0] == 0
 
 
 async def test_empty_input(database: Database, embedder: Embedder) -> None:

@@ -115,8 +115,7 @@ class LLMClient:
                     "no Anthropic API key: set ANTHROPIC_API_KEY (or SINGULARITY_ANTHROPIC_API_KEY) "
                     "to get LLM answers"
                 )
-            import anthropic
-
+            anthropic = _anthropic_sdk()
             assert self.settings.anthropic_api_key is not None
             self._client = anthropic.AsyncAnthropic(
                 api_key=self.settings.anthropic_api_key.get_secret_value(),
@@ -141,9 +140,8 @@ class LLMClient:
         `json_schema` asks for structured output (the text is then JSON matching it).
         Raises `NotConfigured` (no key), `InvalidInput` (the API rejected the request) or `Unavailable`.
         """
-        import anthropic
-
         client = self._sdk()
+        anthropic = _anthropic_sdk()
         if max_tokens < 1:
             raise InvalidInput("max_tokens must be at least 1")
         errors: list[tuple[str, str]] = []
@@ -212,3 +210,15 @@ def _error_message(exc: Any) -> str:
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])
     return str(exc)
+
+
+def _anthropic_sdk() -> Any:
+    """The Anthropic SDK, an optional dependency (the `llm` extra): only the LLM tier needs it."""
+    try:
+        import anthropic
+    except ImportError:
+        raise NotConfigured(
+            "an Anthropic API key is set, but the Anthropic SDK is not installed (the default install "
+            "leaves the LLM tier out): pip install 'singularity-mcp[llm]'"
+        ) from None
+    return anthropic

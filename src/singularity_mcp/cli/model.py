@@ -1,4 +1,5 @@
-"""`singularity-mcp model build|status|embed`: build the ONNX embedding model and inspect it."""
+"""`singularity-mcp model build|status|embed|switch`: build the ONNX embedding model, inspect it, and
+give the database to it."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     embed.add_argument("texts", nargs="+", help="texts to embed")
     embed.add_argument("--json", action="store_true", help="print full vectors as JSON")
     embed.set_defaults(func=run_embed)
+
+    switch = model_sub.add_parser(
+        "switch",
+        help="give the database to the configured model: clear the vectors of the one it holds "
+        "(they are embedded again by the next index run)",
+    )
+    switch.add_argument("--json", action="store_true", help="print what was cleared as JSON")
+    switch.set_defaults(func=run_switch)
 
 
 def run_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,6 +94,36 @@ def run_embed(args: argparse.Namespace, settings: Settings) -> int:
         for i in range(len(args.texts)):
             for j in range(i + 1, len(args.texts)):
                 sys.stdout.write(f"cosine({i}, {j}) = {sims[i, j]:.4f}\n")
+    return 0
+
+
+def run_switch(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from singularity_mcp.cli._common import run_with_core
+    from singularity_mcp.core import Core
+    from singularity_mcp.embedding import switch_to_configured
+
+    async def work(core: Core) -> Any:
+        return await switch_to_configured((await core.database()).pool, settings)
+
+    report = run_with_core(settings, work)
+    if args.json:
+        print_json(asdict(report))
+        return 0
+    before = (
+        f"{report.previous.model_id} ({report.previous.dimensions} dims)" if report.previous else "no model"
+    )
+    now = f"{report.current.model_id} ({report.current.dimensions} dims)"
+    sys.stdout.write(f"database switched from {before} to {now}\n")
+    cleared = {k: getattr(report, k) for k in ("code_chunks", "knowledge_artifacts", "package_cache")}
+    sys.stdout.write(
+        "cleared: "
+        + ", ".join(f"{n} {k.replace('_', ' ')} vectors" for k, n in cleared.items())
+        + f", {report.agent_cache} cached agent answers, {report.embedding_cache} embedding-cache entries\n"
+    )
+    if report.code_chunks:
+        sys.stdout.write("run `singularity-mcp index PATH` for each indexed folder to embed its code again\n")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -14,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp.config import Settings
 from singularity_mcp.db._embedded import start_embedded
 from singularity_mcp.db._migrate import apply_migrations
+from singularity_mcp.embedding._space import MODEL_SETTING, configured_model_id
 from singularity_mcp.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -46,8 +48,17 @@ class Database:
         await self.pool.close()
 
 
-async def _configure(conn: psycopg.AsyncConnection) -> None:
-    await register_vector_async(conn)
+def _configurer(model_id: str | None) -> Callable[[psycopg.AsyncConnection], Awaitable[None]]:
+    """Per new pooled connection: the vector types, and the model this process embeds with (the
+    0008 trigger refuses its vector writes once the database belongs to another model)."""
+
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await register_vector_async(conn)
+        if model_id is not None:
+            await conn.execute("SELECT set_config(%s, %s, false)", (MODEL_SETTING, model_id))
+            await conn.commit()
+
+    return configure
 
 
 async def open_database(settings: Settings) -> Database:
@@ -73,7 +84,12 @@ async def open_database(settings: Settings) -> Database:
             "Check SINGULARITY_DATABASE_URL (the server must have the `vector` extension available)"
         ) from exc
     pool = AsyncConnectionPool(
-        url, min_size=1, max_size=settings.pool_max_size, configure=_configure, open=False, timeout=30
+        url,
+        min_size=1,
+        max_size=settings.pool_max_size,
+        configure=_configurer(configured_model_id(settings)),
+        open=False,
+        timeout=30,
     )
     await pool.open(wait=True, timeout=30)
     return Database(pool=pool, url=url, embedded=embedded, applied_migrations=applied)

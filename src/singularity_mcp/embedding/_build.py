@@ -1,7 +1,9 @@
 """Building the ONNX model files: weights -> graph -> fused (fp32) -> int8 / fp16, written atomically.
 
-Layout under `<models dir>/<model name>/`:
-  weights/               model.safetensors, tokenizer.json, config.json (verified against the manifest)
+Layout under `<models dir>/<model name>/` (the models dir is one per user by default, see config.py):
+  weights/               tokenizer.json and config.json (verified against the manifest); the source
+                         model.safetensors is there only during an fp32 build, then deleted (the .onnx
+                         file holds the same weights; a forced rebuild fetches it again)
   model-<variant>.onnx   the built graph
   model-<variant>.json   the build record (manifest checksum, builder version, sha256 of the .onnx);
                          written last, so its presence with matching checksums means "built".
@@ -27,7 +29,7 @@ from singularity_mcp.config import Settings
 from singularity_mcp.embedding._graph import BertConfig, build_graph
 from singularity_mcp.embedding._manifest import ModelManifest, load_manifest
 from singularity_mcp.embedding._weights import obtain_weights, sha256_file
-from singularity_mcp.errors import InvalidInput
+from singularity_mcp.errors import InvalidInput, NotConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +92,15 @@ def build_model(settings: Settings, variant: str = "fp32", force: bool = False) 
         return files.onnx(variant)
     started = time.perf_counter()
     files.root.mkdir(parents=True, exist_ok=True)
-    obtain_weights(manifest, files.weights, local=settings.model_weights)
-    cfg = BertConfig.from_file(files.weights / "config.json")
-    with _quiet_optimizer():
-        if variant == "fp32":
+    if variant == "fp32":
+        obtain_weights(manifest, files.weights, local=settings.model_weights)
+        cfg = BertConfig.from_file(files.weights / "config.json")
+        with _quiet_optimizer():
             _write_atomic(files.onnx("fp32"), lambda tmp: _build_fp32(files, manifest, cfg, tmp))
-        else:
-            fp32 = build_model(settings, "fp32", force=False)
-            writer = _quantize_int8 if variant == "int8" else _convert_fp16
+    else:  # derived from the fp32 file: the source weights are not needed
+        fp32 = build_model(settings, "fp32", force=False)
+        writer = _quantize_int8 if variant == "int8" else _convert_fp16
+        with _quiet_optimizer():
             _write_atomic(files.onnx(variant), lambda tmp: writer(fp32, tmp))
     path = files.onnx(variant)
     record = {
@@ -107,13 +110,20 @@ def build_model(settings: Settings, variant: str = "fp32", force: bool = False) 
         "builder_version": BUILDER_VERSION,
         "sha256": sha256_file(path),
         "size": path.stat().st_size,
-        "weights": {name: sha256_file(files.weights / name) for name in sorted(manifest.weights.files)},
+        "weights": {
+            name: sha256_file(files.weights / name)
+            for name in sorted(manifest.weights.files)
+            if (files.weights / name).is_file()
+        },
         "source": str(settings.model_weights or manifest.weights.describe()),
         "onnxruntime": _ort_version(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": round(time.perf_counter() - started, 2),
     }
     _write_atomic(files.record(variant), lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
+    if variant == "fp32":
+        # 88 MB for MiniLM, and every byte of it is in the .onnx file now
+        (files.weights / "model.safetensors").unlink(missing_ok=True)
     logger.debug("built %s (%s) in %.1fs: %s", manifest.name, variant, record["build_seconds"], path)
     return path
 
@@ -172,6 +182,13 @@ def _convert_fp16(fp32: Path, target: Path) -> None:
     """fp16 weights and activations for CUDA; inputs and the output stay as they are."""
     from onnxruntime.transformers.onnx_model import OnnxModel
 
+    try:
+        import sympy  # noqa: F401  (the symbolic shape inference below imports it)
+    except ImportError:
+        raise NotConfigured(
+            "the fp16 (CUDA) build needs sympy, which the default install leaves out: "
+            "pip install 'singularity-mcp[gpu]' (it brings onnxruntime-gpu and sympy)"
+        ) from None
     model = OnnxModel(onnx.load(str(fp32)))
     # symbolic shape inference (sympy) types the fused com.microsoft ops; onnx's own cannot
     model.convert_float_to_float16(use_symbolic_shape_infer=True, keep_io_types=True)

@@ -2,6 +2,8 @@
 
 Identical texts within a call, across calls and across processes sharing the database are embedded
 once; concurrent calls in one process wait for each other's in-flight texts instead of repeating them.
+Vectors are stored at half precision (halfvec), so fresh ones are rounded the same way: a text gets the
+same vector whether it came from the cache or not.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from dataclasses import dataclass, field
 
 import anyio
 import numpy as np
-import psycopg
+from pgvector import HalfVector
 from psycopg_pool import AsyncConnectionPool
 
 from singularity_mcp.embedding._embedder import Embedder, _check_texts
-from singularity_mcp.errors import NotConfigured
+from singularity_mcp.embedding._space import ensure_space
 
 _SELECT = "SELECT text_sha256, embedding FROM embedding_cache WHERE model_id = %s AND text_sha256 = ANY(%s)"
 _INSERT = (
@@ -36,16 +38,23 @@ class _Pending:
 _in_flight: weakref.WeakKeyDictionary[Embedder, dict[bytes, _Pending]] = weakref.WeakKeyDictionary()
 
 
+def half_precision(vectors: np.ndarray) -> np.ndarray:
+    """float32 vectors rounded as halfvec stores them (still float32)."""
+    return vectors.astype(np.float16).astype(np.float32)
+
+
 def text_digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 async def embed_cached(pool: AsyncConnectionPool, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
-    """Like `embedder.embed(texts)`, but each distinct text is looked up in (and added to) the cache."""
+    """Like `embedder.embed(texts)` (rounded to half precision), but each distinct text is looked up in
+    (and added to) the cache. Refuses a database that holds another model's vectors (`ensure_space`)."""
     items = _check_texts(texts)
     out = np.empty((len(items), embedder.dimensions), dtype=np.float32)
     if not items:
         return out
+    await ensure_space(pool, embedder.model_id, embedder.dimensions)
     digests = [text_digest(t) for t in items]
     first: dict[bytes, int] = {}
     for i, digest in enumerate(digests):
@@ -54,7 +63,7 @@ async def embed_cached(pool: AsyncConnectionPool, embedder: Embedder, texts: Seq
     async with pool.connection() as conn:
         cursor = await conn.execute(_SELECT, (embedder.model_id, list(first)))
         for digest, vector in await cursor.fetchall():
-            found[bytes(digest)] = vector.to_numpy()  # a pgvector Vector, float32
+            found[bytes(digest)] = vector.to_numpy().astype(np.float32)  # a pgvector HalfVector
     missing = [d for d in first if d not in found]
     if missing:
         found.update(await _embed_missing(pool, embedder, {d: items[first[d]] for d in missing}))
@@ -74,17 +83,10 @@ async def _embed_missing(
     result: dict[bytes, np.ndarray] = {}
     try:
         if mine:
-            vectors = await embedder.embed([texts[d] for d in mine])
-            rows = [(embedder.model_id, d, v) for d, v in zip(mine, vectors, strict=True)]
-            try:
-                async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-                    await cursor.executemany(_INSERT, rows)
-            except psycopg.errors.DataException as exc:  # e.g. "expected 384 dimensions, not 768"
-                raise NotConfigured(
-                    f"the embedding cache cannot store {embedder.dimensions}-dimension vectors of model "
-                    f"{embedder.model_id} ({str(exc).strip()}): use a model whose dimensions match the "
-                    "database schema (all-minilm-l6-v2: 384) or a fresh data dir migrated for this model"
-                ) from exc
+            vectors = half_precision(await embedder.embed([texts[d] for d in mine]))
+            rows = [(embedder.model_id, d, HalfVector(v)) for d, v in zip(mine, vectors, strict=True)]
+            async with pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                await cursor.executemany(_INSERT, rows)
             for d, v in zip(mine, vectors, strict=True):
                 result[d] = v
                 claimed[d].vector = v

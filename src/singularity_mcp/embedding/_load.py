@@ -20,6 +20,7 @@ from singularity_mcp.embedding._providers import (
     detect_fallback,
     plan_providers,
 )
+from singularity_mcp.embedding._space import model_id_for
 from singularity_mcp.embedding._weights import sha256_file
 from singularity_mcp.errors import Unavailable
 
@@ -43,12 +44,6 @@ def _available_providers() -> list[str]:
     import onnxruntime as ort
 
     return list(ort.get_available_providers())
-
-
-def model_id_for(name: str, variant: str) -> str:
-    """The id stored with vectors. fp16 agrees with fp32 to cosine >= 0.9999, so they share it; int8
-    vectors differ more and get their own, so caches and indexes never mix them."""
-    return f"{name}-int8" if variant == "int8" else name
 
 
 def load_embedder(

@@ -92,6 +92,7 @@ def _write_atomic(dest: Path, name: str, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a model dir may be shared (SINGULARITY_MODEL_DIR)
     os.replace(tmp, dest / name)
 
 
