@@ -41,6 +41,7 @@ def build_server(settings: Settings) -> MCPServer:
         log_level=settings.log_level,
     )
     _register_capabilities(server, core)
+    _register_health(server, core)
     return server
 
 
@@ -52,6 +53,26 @@ def _register_capabilities(server: MCPServer, core: Core) -> None:
     agent.register(server, core)
     planning.register(server, core)
     knowledge.register(server, core)
+
+
+HEALTH_PATHS = ("/health", "/health/live")
+
+
+def _register_health(server: MCPServer, core: Core) -> None:
+    """`/health` (readiness: 200 or 503 with each check) and `/health/live`; no token, nothing sensitive."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    @server.custom_route("/health", methods=["GET"], include_in_schema=False)
+    async def health(_: Request) -> JSONResponse:
+        from singularity_mcp.health import readiness
+
+        report = await readiness(core)
+        return JSONResponse(report.as_dict(), status_code=200 if report.ready else 503)
+
+    @server.custom_route("/health/live", methods=["GET"], include_in_schema=False)
+    async def live(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -75,7 +96,7 @@ class BearerTokenMiddleware:
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope.get("path") not in HEALTH_PATHS:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self._expected):
                 body = json.dumps(

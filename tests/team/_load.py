@@ -77,7 +77,8 @@ class ClientRecord:
     server: str
     task_id: str
     latencies: dict[str, list[float]] = field(default_factory=dict)
-    errors: list[tuple[float, str]] = field(default_factory=list)
+    finished: list[float] = field(default_factory=list)  # time.monotonic() at the end of each call
+    errors: list[tuple[float, str]] = field(default_factory=list)  # (time.monotonic(), what)
     acked_note: str | None = None  # the last plan note the server confirmed
     attempted_note: str | None = None  # the last plan note sent (maybe in flight when the server died)
     acked_updates: int = 0
@@ -130,13 +131,13 @@ async def _client_loop(
     search_path: str | None,
     analyse_path: str | None,
     deadline: float,
+    hold: anyio.Event | None,
     number: int,
 ) -> None:
-    started = time.monotonic()
     try:
         async with http_session(url, token) as session:
             step = number  # clients start at different points of the cycle
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline or (hold is not None and not hold.is_set()):
                 kind = step % 4
                 tick = time.perf_counter()
                 if kind == 0:
@@ -166,11 +167,12 @@ async def _client_loop(
                         await call(session, "analyze_code", content=SNIPPET, language="python")
                     tool = "analyze_code"
                 record.latencies.setdefault(tool, []).append(time.perf_counter() - tick)
+                record.finished.append(time.monotonic())
                 step += 1
     except Exception as exc:  # recorded: the caller decides what counts as a failure
         while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
             exc = exc.exceptions[0]
-        record.errors.append((time.monotonic() - started, f"{type(exc).__name__}: {exc}"[:300]))
+        record.errors.append((time.monotonic(), f"{type(exc).__name__}: {exc}"[:300]))
 
 
 async def create_shared_plan(url: str, token: str | None, tasks: int) -> int:
@@ -194,8 +196,10 @@ async def run_load(
     token: str | None = None,
     search_path: str | None = None,
     analyse_path: str | None = None,
+    hold: anyio.Event | None = None,
 ) -> LoadReport:
-    """`clients_per_server` clients on each (label, url) for `seconds`; client k owns plan task k+1."""
+    """`clients_per_server` clients on each (label, url) for `seconds` (and until `hold` is set, when given);
+    client k owns plan task k+1."""
     records: list[ClientRecord] = []
     deadline = time.monotonic() + seconds
     start = time.monotonic()
@@ -206,6 +210,15 @@ async def run_load(
                 record = ClientRecord(server=label, task_id=str(number + 1))
                 records.append(record)
                 group.start_soon(
-                    _client_loop, record, url, token, plan_id, search_path, analyse_path, deadline, number
+                    _client_loop,
+                    record,
+                    url,
+                    token,
+                    plan_id,
+                    search_path,
+                    analyse_path,
+                    deadline,
+                    hold,
+                    number,
                 )
     return LoadReport(seconds=time.monotonic() - start, clients=records)
