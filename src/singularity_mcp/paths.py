@@ -25,15 +25,25 @@ def data_path(name: str) -> Path:
     raise FileNotFoundError(f"shipped data folder {name!r} not found (is the package installed correctly?)")
 
 
+def effective_roots(settings: Settings) -> list[Path]:
+    """The folders this call may read: the HTTP caller's token roots, else `settings.allowed_roots`.
+    Empty: no restriction."""
+    from singularity_mcp.http_auth import current_caller
+
+    caller = current_caller.get()
+    if caller is not None and caller.roots is not None:
+        return list(caller.roots)
+    return settings.resolved_allowed_roots
+
+
 def resolve_allowed(path: str | Path, settings: Settings, *, must_exist: bool = True) -> Path:
-    """Resolve a user-supplied path and check it lies inside `settings.allowed_roots` (when any are set)."""
+    """Resolve a user-supplied path and check it lies inside the allowed roots (when any are set)."""
     if not str(path).strip():
         raise InvalidInput("path is empty: pass an absolute path to a file or folder")
     resolved = Path(path).expanduser().resolve()
-    if settings.allowed_roots and not any(
-        resolved == root or resolved.is_relative_to(root) for root in settings.resolved_allowed_roots
-    ):
-        roots = ", ".join(str(r) for r in settings.resolved_allowed_roots)
+    allowed = effective_roots(settings)
+    if allowed and not any(resolved == root or resolved.is_relative_to(root) for root in allowed):
+        roots = ", ".join(str(r) for r in allowed)
         raise InvalidInput(
             f"{resolved} is outside the allowed roots ({roots}); "
             "add it to SINGULARITY_ALLOWED_ROOTS or pass a path inside them"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -88,40 +86,14 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-class BearerTokenMiddleware:
-    """Reject HTTP requests without `Authorization: Bearer <token>` (401)."""
-
-    def __init__(self, app, token: str) -> None:
-        self.app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope.get("path") not in HEALTH_PATHS:
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
-                body = json.dumps(
-                    {"error": "missing or wrong bearer token (SINGULARITY_HTTP_TOKEN)"}
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b"Bearer"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable HTTP ASGI app, with Origin validation and the optional bearer token."""
+    """The streamable HTTP ASGI app, with Origin validation and the bearer tokens (each with its roots)."""
+    from singularity_mcp.http_auth import TokenAuthMiddleware, TokenTable
+
     app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.http_host)
-    if settings.http_token is not None:
-        return BearerTokenMiddleware(app, settings.http_token.get_secret_value())
+    tokens = TokenTable(settings)
+    if tokens:
+        return TokenAuthMiddleware(app, tokens, open_paths=HEALTH_PATHS)
     return app
 
 

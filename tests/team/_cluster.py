@@ -172,6 +172,19 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> 
     raise RuntimeError(f"nothing listened on port {port} within {timeout} s")
 
 
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM each live one (a clean exit), then wait; SIGKILL what does not exit within 30 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def start_http_server(env: dict[str, str], port: int, stderr_path: Path | None = None) -> subprocess.Popen:
     """`singularity-mcp serve --transport http --port <port>` with `env`; returns once it listens."""
     stderr = stderr_path.open("ab") if stderr_path else subprocess.DEVNULL
@@ -193,3 +206,46 @@ def start_http_server(env: dict[str, str], port: int, stderr_path: Path | None =
         process.wait()
         raise
     return process
+
+
+def index_state(url: str, root: Path) -> tuple[str, int]:
+    """The state of an indexed root and how many files it has committed."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT r.state, (SELECT count(*) FROM code_files f WHERE f.root_id = r.id) "
+            "FROM code_roots r WHERE r.path = %s",
+            (str(root),),
+        ).fetchone()
+    return (row[0], row[1]) if row else ("absent", 0)
+
+
+def index_integrity(url: str, root: Path) -> dict[str, int]:
+    """Counts that must all be zero after the resumed run (plus the totals to compare)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """
+            WITH r AS (SELECT id FROM code_roots WHERE path = %s)
+            SELECT
+              (SELECT count(*) FROM (SELECT 1 FROM code_files f, r WHERE f.root_id = r.id
+                                     GROUP BY f.rel_path HAVING count(*) > 1) d),
+              (SELECT count(*) FROM (SELECT 1 FROM code_chunks c, r WHERE c.root_id = r.id
+                                     GROUP BY c.rel_path, c.start_line, c.end_line, c.kind HAVING count(*) > 1) d),
+              (SELECT count(*) FROM code_chunks c JOIN code_files f ON f.id = c.file_id
+                 WHERE c.root_id <> f.root_id OR c.rel_path <> f.rel_path),
+              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id
+                 AND NOT EXISTS (SELECT 1 FROM code_chunk_lexemes l WHERE l.chunk_id = c.id)),
+              (SELECT count(*) FROM code_chunk_lexemes l
+                 WHERE NOT EXISTS (SELECT 1 FROM code_chunks c WHERE c.id = l.chunk_id)),
+              (SELECT count(*) FROM code_files f, r WHERE f.root_id = r.id
+                 AND NOT EXISTS (SELECT 1 FROM code_chunks c WHERE c.file_id = f.id)),
+              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id AND c.embedding IS NULL),
+              (SELECT count(*) FROM code_files f, r WHERE f.root_id = r.id),
+              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id)
+            """,
+            (str(root),),
+        ).fetchone()
+    names = [
+        "duplicate_files", "duplicate_chunks", "mismatched_chunks", "chunks_without_lexemes",
+        "orphan_lexemes", "files_without_chunks", "chunks_without_vectors", "files", "chunks",
+    ]  # fmt: skip
+    return dict(zip(names, row, strict=True))

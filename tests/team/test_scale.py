@@ -25,7 +25,15 @@ from singularity_mcp.embedding import Embedder
 from tests.conftest import server_env
 from tests.search.conftest import write_repo
 from tests.search.test_resume import make_big_repo
-from tests.team._cluster import APP_ROLE, StandalonePostgres, free_port, start_http_server
+from tests.team._cluster import (
+    APP_ROLE,
+    StandalonePostgres,
+    free_port,
+    index_integrity,
+    index_state,
+    start_http_server,
+    stop_processes,
+)
 from tests.team._load import call, create_shared_plan, http_session, run_load
 
 pytestmark = pytest.mark.anyio
@@ -70,14 +78,7 @@ def cluster(
     try:
         yield Cluster(url, processes, ports)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(list(processes.values()))
 
 
 def _ready(cluster: Cluster, name: str, timeout: float = 60) -> dict:
@@ -109,48 +110,6 @@ def test_health_needs_no_token_and_says_nothing_sensitive(cluster: Cluster) -> N
         )  # the MCP endpoint still needs it
 
 
-def _index_state(url: str, root: Path) -> tuple[str, int]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT r.state, (SELECT count(*) FROM code_files f WHERE f.root_id = r.id) "
-            "FROM code_roots r WHERE r.path = %s",
-            (str(root),),
-        ).fetchone()
-    return (row[0], row[1]) if row else ("absent", 0)
-
-
-def _integrity(url: str, root: Path) -> dict[str, int]:
-    """Counts that must all be zero after the resumed run (plus the totals to compare)."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            """
-            WITH r AS (SELECT id FROM code_roots WHERE path = %s)
-            SELECT
-              (SELECT count(*) FROM (SELECT 1 FROM code_files f, r WHERE f.root_id = r.id
-                                     GROUP BY f.rel_path HAVING count(*) > 1) d),
-              (SELECT count(*) FROM (SELECT 1 FROM code_chunks c, r WHERE c.root_id = r.id
-                                     GROUP BY c.rel_path, c.start_line, c.end_line, c.kind HAVING count(*) > 1) d),
-              (SELECT count(*) FROM code_chunks c JOIN code_files f ON f.id = c.file_id
-                 WHERE c.root_id <> f.root_id OR c.rel_path <> f.rel_path),
-              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id
-                 AND NOT EXISTS (SELECT 1 FROM code_chunk_lexemes l WHERE l.chunk_id = c.id)),
-              (SELECT count(*) FROM code_chunk_lexemes l
-                 WHERE NOT EXISTS (SELECT 1 FROM code_chunks c WHERE c.id = l.chunk_id)),
-              (SELECT count(*) FROM code_files f, r WHERE f.root_id = r.id
-                 AND NOT EXISTS (SELECT 1 FROM code_chunks c WHERE c.file_id = f.id)),
-              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id AND c.embedding IS NULL),
-              (SELECT count(*) FROM code_files f, r WHERE f.root_id = r.id),
-              (SELECT count(*) FROM code_chunks c, r WHERE c.root_id = r.id)
-            """,
-            (str(root),),
-        ).fetchone()
-    names = [
-        "duplicate_files", "duplicate_chunks", "mismatched_chunks", "chunks_without_lexemes",
-        "orphan_lexemes", "files_without_chunks", "chunks_without_vectors", "files", "chunks",
-    ]  # fmt: skip
-    return dict(zip(names, row, strict=True))
-
-
 async def test_two_processes_under_load_survive_a_kill(cluster: Cluster, tmp_path: Path) -> None:
     for name in ("a", "b"):
         assert (await anyio.to_thread.run_sync(_ready, cluster, name))["status"] == "ok"
@@ -171,7 +130,7 @@ async def test_two_processes_under_load_survive_a_kill(cluster: Cluster, tmp_pat
             assert started["status"] == "running"
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                state, files = await anyio.to_thread.run_sync(_index_state, cluster.database_url, big)
+                state, files = await anyio.to_thread.run_sync(index_state, cluster.database_url, big)
                 if files >= 48:
                     break
                 await anyio.sleep(0.05)
@@ -206,14 +165,14 @@ async def test_two_processes_under_load_survive_a_kill(cluster: Cluster, tmp_pat
     assert all(len(c.latencies) == 4 for c in report.clients if c.server == "b")  # every tool was called
 
     # The interrupted index resumes on the next call, on the survivor.
-    state, files_at_kill = await anyio.to_thread.run_sync(_index_state, cluster.database_url, big)
+    state, files_at_kill = await anyio.to_thread.run_sync(index_state, cluster.database_url, big)
     assert state == "indexing" and files_at_kill >= 48
     async with http_session(cluster.mcp_url("b"), TOKEN) as session:
         resumed = await call(session, "index_codebase", path=str(big), wait_s=240)
         assert resumed["status"] == "done"
         assert resumed["files_unchanged"] >= files_at_kill  # committed batches were not parsed again
         assert resumed["files_indexed"] + resumed["files_unchanged"] == BIG_FILES
-        counts = await anyio.to_thread.run_sync(_integrity, cluster.database_url, big)
+        counts = await anyio.to_thread.run_sync(index_integrity, cluster.database_url, big)
         assert counts == {
             "duplicate_files": 0, "duplicate_chunks": 0, "mismatched_chunks": 0, "chunks_without_lexemes": 0,
             "orphan_lexemes": 0, "files_without_chunks": 0, "chunks_without_vectors": 0,
