@@ -5,10 +5,11 @@ single `SINGULARITY_HTTP_TOKEN` if set) has a name for the logs and its own root
 presents is hashed and its digest compared in constant time with every entry (no early exit), so neither
 the tokens nor their digests can be found by timing; the tokens themselves are never stored or logged.
 
-The matched caller is put in `current_caller` (a context variable) for the request. The MCP SDK hands the
-sender's context to the task that runs each message, so the tool code sees it, and `paths` narrows the
-allowed roots to the caller's. Calls that name a `path` outside those roots are refused here with 403
-before they reach a tool; the tools check again (and filter search results) on their own.
+For the request, the matched caller's roots narrow the allowed roots (`paths.restrict_roots`, a context
+variable; never wider than `SINGULARITY_ALLOWED_ROOTS`). The MCP SDK hands the sender's context to the task
+that runs each message, so every read and query the tool makes (`paths.allowed_roots`) sees the caller's
+roots. Calls that name a `path` outside those roots are refused here with 403 before they reach a tool; the
+tools check again, and search, status and the rest filter what the index holds, on their own.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import hashlib
 import hmac
 import json
 import logging
-from contextvars import ContextVar
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from singularity_mcp.paths import AllowedRoots, outside_roots, restrict_roots
 
 if TYPE_CHECKING:
     from singularity_mcp.config import Settings
@@ -37,9 +40,6 @@ class Caller:
 
     name: str
     roots: tuple[Path, ...] | None
-
-
-current_caller: ContextVar[Caller | None] = ContextVar("singularity_current_caller", default=None)
 
 
 class TokenTable:
@@ -69,12 +69,6 @@ class TokenTable:
             if hmac.compare_digest(presented, digest) and found is None:
                 found = caller
         return found
-
-
-def outside_roots(path: str, roots: tuple[Path, ...]) -> bool:
-    """Whether `path` (as a tool would resolve it) lies outside every one of `roots`."""
-    resolved = Path(path).expanduser().resolve()
-    return not any(resolved == root or resolved.is_relative_to(root) for root in roots)
 
 
 def requested_paths(body: bytes) -> list[str]:
@@ -115,7 +109,7 @@ async def _respond(
 
 class TokenAuthMiddleware:
     """ASGI middleware: 401 without a known token, 403 for a `path` outside the caller's roots, and the
-    caller set in `current_caller` for everything the request leads to. `open_paths` need no token."""
+    caller's roots in effect for everything the request leads to. `open_paths` need no token."""
 
     def __init__(self, app: Any, table: TokenTable, open_paths: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -143,7 +137,8 @@ class TokenAuthMiddleware:
             if body is None:
                 await _respond(send, 413, f"request body over {MAX_BODY_BYTES} bytes")
                 return
-            refused = [p for p in requested_paths(body) if outside_roots(p, caller.roots)]
+            roots = AllowedRoots(caller.roots)
+            refused = [p for p in requested_paths(body) if outside_roots(p, roots)]
             if refused:
                 logger.warning("token %s: refused a path outside its roots (from %s)", caller.name, client)
                 shown = refused[0][:200]
@@ -155,11 +150,8 @@ class TokenAuthMiddleware:
                 )
                 return
         logger.debug("HTTP %s %s by token %s", scope.get("method"), scope.get("path"), caller.name)
-        reset = current_caller.set(caller)
-        try:
+        with restrict_roots(caller.roots) if caller.roots is not None else nullcontext():
             await self.app(scope, receive, send)
-        finally:
-            current_caller.reset(reset)
 
 
 async def _buffer(receive: Any) -> tuple[bytes | None, Any]:

@@ -12,6 +12,7 @@ from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search
+from singularity_mcp.tools._common import ToolServer
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -30,7 +31,7 @@ def build_server(settings: Settings) -> MCPServer:
         async with asynccontextmanager(core.run)():
             yield core
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = ToolServer(  # tool errors mapped to readable messages in one place
         "singularity-mcp",
         title="Singularity MCP",
         instructions=INSTRUCTIONS,

@@ -70,14 +70,16 @@ class StandalonePostgres:
 
     def _run_as_owner(self, *args: str) -> None:
         user = SYSTEM_USER if os.geteuid() == 0 else None
-        subprocess.run(
+        done = subprocess.run(
             [str(_bin_dir() / args[0]), *args[1:]],
-            check=True,
             user=user,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            text=True,
             timeout=120,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
     def _prepare_root(self) -> None:
         """As root: the wheel's system user must own pgdata and be able to reach it and the binaries."""

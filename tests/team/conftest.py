@@ -3,6 +3,7 @@ that point singularity-mcp at it as a non-superuser role that owns its database.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from tests.team._cluster import StandalonePostgres
 
 
 @pytest.fixture(scope="session")
-def standalone_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandalonePostgres]:
-    """One PostgreSQL cluster for the team tests, stopped at the end of the session."""
-    server = StandalonePostgres(tmp_path_factory.mktemp("standalone") / "cluster")
+def standalone_postgres() -> Iterator[StandalonePostgres]:
+    """One PostgreSQL cluster for the team tests, stopped and removed at the end of the session.
+
+    Not under pytest's temporary folder: any pytest run on the machine resets /tmp/pytest-of-<user> to
+    mode 0700, which would lock the server's (unprivileged) user out of its own data directory."""
+    server = StandalonePostgres(Path(tempfile.mkdtemp(prefix="singularity-team-pg-")))
     server.start()
     try:
         yield server

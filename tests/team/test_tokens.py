@@ -23,6 +23,7 @@ from tests.foundation.test_server import _HEADERS as PROTOCOL_HEADERS
 from tests.foundation.test_server import _INIT
 from tests.search.conftest import write_repo
 from tests.team._cluster import free_port, start_http_server, stop_processes
+from tests.team._load import call, http_session
 
 pytestmark = pytest.mark.anyio
 
@@ -131,6 +132,26 @@ def test_a_path_outside_the_callers_roots_is_403(
     assert status == 403  # resolved before the check
     status, text = _tool_status(team_server, TOKENS["alice"], tool, path=str(path), **arguments)
     assert status == 200 and '"isError":true' not in text.replace(" ", ""), text[:500]
+
+
+async def test_each_caller_searches_only_its_own_roots(team_server: TeamServer) -> None:
+    alice, bob = TOKENS["alice"], TOKENS["bob"]
+    async with http_session(team_server.url, alice) as session:
+        done = await call(session, "index_codebase", path=str(team_server.roots["alice"]), wait_s=120)
+        assert done["status"] == "done"
+        hits = (await call(session, "semantic_search", query="reconcile alice ledger entries", scope="code"))[
+            "results"
+        ]
+        assert hits and hits[0]["path"].endswith("alice_only.py")
+    async with http_session(team_server.url, bob) as session:
+        done = await call(session, "index_codebase", path=str(team_server.roots["bob"]), wait_s=120)
+        assert done["status"] == "done"
+        for query in ("reconcile alice ledger entries", "compute shipping cost"):
+            hits = (await call(session, "semantic_search", query=query, scope="code", top_k=50))["results"]
+            assert hits  # bob's own copy of the shared files matches
+            assert all(Path(h["path"]).is_relative_to(team_server.roots["bob"]) for h in hits), hits
+        listed = await call(session, "index_status")
+        assert [r["repo"] for r in listed["roots"]] == [str(team_server.roots["bob"])]
 
 
 def test_logs_name_the_caller_and_never_the_token(team_server: TeamServer) -> None:
