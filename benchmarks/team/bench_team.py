@@ -26,6 +26,8 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import psutil
+import psycopg
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -57,6 +59,23 @@ def wait_ready(port: int, timeout: float = 180) -> None:
                 return
             time.sleep(0.5)
     raise RuntimeError(f"the server on port {port} did not turn ready")
+
+
+def storage(url: str) -> dict:
+    """On-disk size of the code index per chunk (tables, TOAST and indexes), to size a database."""
+    with psycopg.connect(url) as conn:
+        chunks, chunk_bytes, lexeme_bytes, file_bytes = conn.execute(
+            "SELECT (SELECT count(*) FROM code_chunks), pg_total_relation_size('code_chunks'), "
+            "pg_total_relation_size('code_chunk_lexemes') + pg_total_relation_size('code_terms'), "
+            "pg_total_relation_size('code_files')"
+        ).fetchone()
+    total = chunk_bytes + lexeme_bytes + file_bytes
+    return {
+        "chunks": chunks,
+        "code_index_bytes": total,
+        "bytes_per_chunk": round(total / chunks) if chunks else None,
+        "code_chunks_bytes_per_chunk": round(chunk_bytes / chunks) if chunks else None,
+    }
 
 
 async def scenario(args: argparse.Namespace, base: Path) -> dict:
@@ -108,6 +127,11 @@ async def scenario(args: argparse.Namespace, base: Path) -> dict:
                 analyse_path=str(args.analyse.resolve()),
             )
         after = uptime()
+        rss = {
+            name: round(psutil.Process(process.pid).memory_info().rss / 2**20)
+            for name, process in processes.items()
+            if process.poll() is None
+        }
         state_at_end = index_state(postgres.url(), generated)
         result: dict = {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -119,6 +143,8 @@ async def scenario(args: argparse.Namespace, base: Path) -> dict:
             "errors_by_server": {name: len(report.errors(name)) for name in urls},
             "first_errors": [e for _, e in report.errors()[:5]],
         }
+        result["storage"] = storage(postgres.url())
+        result["server_rss_mib"] = rss
         if killed_at:
             survivor = report.latencies("b")
             result["kill"] = {
