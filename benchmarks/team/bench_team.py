@@ -140,7 +140,7 @@ async def scenario(args: argparse.Namespace, base: Path) -> dict:
             "search_corpus": {"files": indexed["files_indexed"], "chunks": indexed["chunks"]},
             "indexed_during_load": {"files": args.files, "state_at_end": state_at_end[0]},
             "load": report.summary(),
-            "errors_by_server": {name: len(report.errors(name)) for name in urls},
+            "by_server": {name: report.summary(name) for name in urls},
             "first_errors": [e for _, e in report.errors()[:5]],
         }
         result["storage"] = storage(postgres.url())

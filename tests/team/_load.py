@@ -100,11 +100,11 @@ class LoadReport:
     def errors(self, server: str | None = None) -> list[tuple[float, str]]:
         return [e for c in self.clients if server is None or c.server == server for e in c.errors]
 
-    def summary(self) -> dict[str, Any]:
-        """requests/s overall and per tool, p50/p95 in ms per tool."""
+    def summary(self, server: str | None = None) -> dict[str, Any]:
+        """requests/s overall and per tool, p50/p95 in ms per tool (of one server's clients, or all)."""
         per_tool = {}
         total = 0
-        for tool, values in sorted(self.latencies().items()):
+        for tool, values in sorted(self.latencies(server).items()):
             total += len(values)
             ordered = sorted(values)
             per_tool[tool] = {
@@ -115,10 +115,10 @@ class LoadReport:
             }
         return {
             "seconds": round(self.seconds, 1),
-            "clients": len(self.clients),
+            "clients": sum(1 for c in self.clients if server is None or c.server == server),
             "requests": total,
             "requests_per_s": round(total / self.seconds, 2),
-            "errors": len(self.errors()),
+            "errors": len(self.errors(server)),
             "tools": per_tool,
         }
 
