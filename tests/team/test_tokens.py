@@ -134,6 +134,22 @@ def test_a_path_outside_the_callers_roots_is_403(
     assert status == 200 and '"isError":true' not in text.replace(" ", ""), text[:500]
 
 
+def test_a_prompt_on_a_file_outside_the_callers_roots_is_403(team_server: TeamServer) -> None:
+    target = team_server.roots["alice"] / "billing" / "shipping.py"
+    for token, expected in ((TOKENS["bob"], 403), (TOKENS["alice"], 200)):
+        session_id = _session(team_server.url, token)
+        body = {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "prompts/get",
+            "params": {"name": "code_review", "arguments": {"path": str(target)}},
+        }
+        answer = _post(team_server.url, body, token, session_id)
+        assert answer.status_code == expected, answer.text[:300]
+        if expected == 200:
+            assert "compute_shipping_cost" in answer.text  # alice's prompt quotes her file
+
+
 async def test_each_caller_searches_only_its_own_roots(team_server: TeamServer) -> None:
     alice, bob = TOKENS["alice"], TOKENS["bob"]
     async with http_session(team_server.url, alice) as session:
