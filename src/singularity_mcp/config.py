@@ -216,5 +216,8 @@ def load_settings(**overrides: Any) -> Settings:
             variable = (
                 field if field.startswith(("SINGULARITY_", "ANTHROPIC_")) else ENV_PREFIX + field.upper()
             )
-            problems.append(f"{variable}: {err['msg']}")
+            inner = " ".join(
+                str(part) for part in err["loc"][1:]
+            )  # e.g. "0 token_sha256" in a list of tables
+            problems.append(f"{variable}{f' ({inner})' if inner else ''}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
