@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from singularity_mcp.errors import quoted
 from singularity_mcp.paths import AllowedRoots, outside_roots, restrict_roots
 
 if TYPE_CHECKING:
@@ -117,8 +118,11 @@ class TokenAuthMiddleware:
         self.open_paths = open_paths
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.open_paths:
+        if scope["type"] == "lifespan" or (scope["type"] == "http" and scope.get("path") in self.open_paths):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # websockets: the MCP app has none, and none gets past without a token
+            await send({"type": "websocket.close", "code": 1008})
             return
         client = (scope.get("client") or ("?", 0))[0]
         headers = dict(scope.get("headers") or [])
@@ -141,11 +145,10 @@ class TokenAuthMiddleware:
             refused = [p for p in requested_paths(body) if outside_roots(p, roots)]
             if refused:
                 logger.warning("token %s: refused a path outside its roots (from %s)", caller.name, client)
-                shown = refused[0][:200]
                 await _respond(
                     send,
                     403,
-                    f"{shown} is outside the folders token {caller.name!r} may read "
+                    f"{quoted(refused[0])} is outside the folders token {caller.name!r} may read "
                     f"({', '.join(str(r) for r in caller.roots)})",
                 )
                 return
