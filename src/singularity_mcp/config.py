@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -36,6 +45,24 @@ def _split_list(value: Any) -> Any:
         parts = value.replace(os.pathsep, ",").split(",")
         return [p.strip() for p in parts if p.strip()]
     return value
+
+
+class HttpToken(BaseModel):
+    """One caller of the HTTP transport: a name for the logs, the sha256 of its token, the folders it may read.
+
+    In the TOML file: `[[http_tokens]]` tables with `name`, `token_sha256` (hex of the sha256 of the token,
+    e.g. `printf %s "$TOKEN" | sha256sum`) and `roots` (absolute folders). The token itself is never stored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@+-]{1,64}$")
+    token_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    roots: list[Path] = Field(min_length=1)
+
+    @property
+    def resolved_roots(self) -> tuple[Path, ...]:
+        return tuple(p.expanduser().resolve() for p in self.roots)
 
 
 class Settings(BaseSettings):
@@ -79,6 +106,8 @@ class Settings(BaseSettings):
     """Extra browser origins allowed to call the HTTP transport (localhost origins always are)."""
     allowed_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     """Folders tools may read (comma or os.pathsep separated). Empty: any path the process can read."""
+    http_tokens: list[HttpToken] = Field(default_factory=list)
+    """Named tokens, each with its own allowed roots (a team server); see `HttpToken`. JSON in the environment."""
 
     # --- embedding ---
     model: str = "all-minilm-l6-v2"
@@ -158,6 +187,24 @@ class Settings(BaseSettings):
     def _lists_from_strings(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @field_validator("http_tokens", mode="after")
+    @classmethod
+    def _tokens_distinct_and_inside_allowed_roots(
+        cls, tokens: list[HttpToken], info: ValidationInfo
+    ) -> list[HttpToken]:
+        names = [t.name for t in tokens]
+        digests = [t.token_sha256.lower() for t in tokens]
+        if len(set(names)) != len(names) or len(set(digests)) != len(digests):
+            raise ValueError("two tokens share a name or a token_sha256")
+        allowed = [p.expanduser().resolve() for p in info.data.get("allowed_roots") or []]
+        for token in tokens if allowed else []:
+            outside = [str(r) for r in token.resolved_roots if not any(r.is_relative_to(a) for a in allowed)]
+            if outside:
+                raise ValueError(
+                    f"the roots of token {token.name!r} ({', '.join(outside)}) lie outside SINGULARITY_ALLOWED_ROOTS"
+                )
+        return tokens
+
     @field_validator("data_dir", "model_weights", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
@@ -224,5 +271,8 @@ def load_settings(**overrides: Any) -> Settings:
             variable = (
                 field if field.startswith(("SINGULARITY_", "ANTHROPIC_")) else ENV_PREFIX + field.upper()
             )
-            problems.append(f"{variable}: {err['msg']}")
+            inner = " ".join(
+                str(part) for part in err["loc"][1:]
+            )  # e.g. "0 token_sha256" in a list of tables
+            problems.append(f"{variable}{f' ({inner})' if inner else ''}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

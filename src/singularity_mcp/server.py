@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +12,7 @@ from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search, symbols
+from singularity_mcp.tools._common import ToolServer
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -32,7 +31,7 @@ def build_server(settings: Settings) -> MCPServer:
         async with asynccontextmanager(core.run)():
             yield core
 
-    server: MCPServer = MCPServer(
+    server: MCPServer = ToolServer(  # tool errors mapped to readable messages in one place
         "singularity-mcp",
         title="Singularity MCP",
         instructions=INSTRUCTIONS,
@@ -41,6 +40,7 @@ def build_server(settings: Settings) -> MCPServer:
         log_level=settings.log_level,
     )
     _register_capabilities(server, core)
+    _register_health(server, core)
     return server
 
 
@@ -53,6 +53,26 @@ def _register_capabilities(server: MCPServer, core: Core) -> None:
     agent.register(server, core)
     planning.register(server, core)
     knowledge.register(server, core)
+
+
+HEALTH_PATHS = ("/health", "/health/live")
+
+
+def _register_health(server: MCPServer, core: Core) -> None:
+    """`/health` (readiness: 200 or 503 with each check) and `/health/live`; no token, nothing sensitive."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    @server.custom_route("/health", methods=["GET"], include_in_schema=False)
+    async def health(_: Request) -> JSONResponse:
+        from singularity_mcp.health import readiness
+
+        report = await readiness(core)
+        return JSONResponse(report.as_dict(), status_code=200 if report.ready else 503)
+
+    @server.custom_route("/health/live", methods=["GET"], include_in_schema=False)
+    async def live(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
@@ -68,40 +88,14 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-class BearerTokenMiddleware:
-    """Reject HTTP requests without `Authorization: Bearer <token>` (401)."""
-
-    def __init__(self, app, token: str) -> None:
-        self.app = app
-        self._expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http":
-            given = dict(scope.get("headers") or []).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
-                body = json.dumps(
-                    {"error": "missing or wrong bearer token (SINGULARITY_HTTP_TOKEN)"}
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b"Bearer"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
-
-
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable HTTP ASGI app, with Origin validation and the optional bearer token."""
+    """The streamable HTTP ASGI app, with Origin validation and the bearer tokens (each with its roots)."""
+    from singularity_mcp.http_auth import TokenAuthMiddleware, TokenTable
+
     app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.http_host)
-    if settings.http_token is not None:
-        return BearerTokenMiddleware(app, settings.http_token.get_secret_value())
+    tokens = TokenTable(settings)
+    if tokens:
+        return TokenAuthMiddleware(app, tokens, open_paths=HEALTH_PATHS)
     return app
 
 

@@ -7,6 +7,8 @@
 from singularity_mcp.agent._complexity import decide_complexity
 from singularity_mcp.agent._llm import Completion, LLMClient, llm_configured
 from singularity_mcp.agent._router import (
+    MAX_CONTEXT_CHARS,
+    MAX_PROMPT_CHARS,
     ApiOutcome,
     Decision,
     LLMRequest,
@@ -20,6 +22,8 @@ from singularity_mcp.agent._stats import router_stats
 from singularity_mcp.agent.models import AgentAnswer, RouterStats
 
 __all__ = [
+    "MAX_CONTEXT_CHARS",
+    "MAX_PROMPT_CHARS",
     "AgentAnswer",
     "ApiOutcome",
     "Completion",

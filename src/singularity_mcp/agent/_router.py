@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio
+import anyio.to_thread
+
 from singularity_mcp.agent import _cache, _knowledge
 from singularity_mcp.agent._complexity import decide_complexity
 from singularity_mcp.agent._guard import Signature, normalise, signature
@@ -27,8 +30,8 @@ from singularity_mcp.agent._llm import (
 from singularity_mcp.agent._rules import MIN_CONFIDENCE, Rule, RuleBook, learned_pattern
 from singularity_mcp.agent._verify import Refusal
 from singularity_mcp.agent.models import AgentAnswer, CodeRef, KnowledgeRef, Usage
-from singularity_mcp.errors import InvalidInput, NotFound, NotIndexed, SingularityError
-from singularity_mcp.paths import resolve_allowed
+from singularity_mcp.errors import InvalidInput, NotFound, NotIndexed, SingularityError, check_text, quoted
+from singularity_mcp.paths import AllowedRoots, allowed_roots, read_file, resolve_allowed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,6 +50,7 @@ _CONTEXT_ARTIFACTS = 3
 _NONE_ARTIFACTS = 5
 _CODE_HITS = 3
 _CODE_CHARS = 4000
+_CODE_FILE_BYTES = 1_000_000  # the index skips larger files
 _ENABLE_HINT = (
     "For LLM answers set ANTHROPIC_API_KEY (or SINGULARITY_ANTHROPIC_API_KEY), "
     "or use an MCP client that supports sampling."
@@ -120,19 +124,20 @@ def _check(prompt: str, task_type: str, complexity: str, context: str | None) ->
         raise InvalidInput("prompt is empty: pass the question or instruction to answer")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidInput(
-            f"prompt has {len(prompt)} characters (limit {MAX_PROMPT_CHARS}): shorten it or move "
+            f"prompt has {len(prompt):,} characters (limit {MAX_PROMPT_CHARS:,}): shorten it or move "
             "material into `context`"
         )
-    if context is not None and len(context) > MAX_CONTEXT_CHARS:
-        raise InvalidInput(f"context has {len(context)} characters (limit {MAX_CONTEXT_CHARS}): trim it")
+    check_text("prompt", prompt)
+    if context is not None:
+        check_text("context", context, MAX_CONTEXT_CHARS)
     task_type = (task_type or "general").strip().lower()
     if not _TASK_TYPE.match(task_type):
         raise InvalidInput(
-            f"task_type {task_type!r} is not a name (letters, digits, _ or -, up to 40): "
+            f"task_type {quoted(task_type)} is not a name (letters, digits, _ or -, up to 40): "
             "use e.g. general, coder, architect, refactoring, reviewer, debugger, classifier"
         )
     if complexity != "auto" and complexity not in COMPLEXITIES:
-        raise InvalidInput(f"complexity {complexity!r} is not auto, simple, medium or complex")
+        raise InvalidInput(f"complexity {quoted(complexity)} is not auto, simple, medium or complex")
     return task_type
 
 
@@ -189,10 +194,13 @@ async def _code_hits(
     core: Core, pool: AsyncConnectionPool, prompt: str, path: Path
 ) -> tuple[list[CodeRef], str | None]:
     """The indexed code under `path` most relevant to the prompt, or a note why there is none."""
-    from singularity_mcp.search import search_code
+    from singularity_mcp.search import MAX_QUERY_CHARS, search_code
 
     try:
-        result = await search_code(pool, core.embedder, prompt, path=path, top_k=_CODE_HITS)
+        result = await search_code(
+            pool, core.embedder, prompt[:MAX_QUERY_CHARS], path=path, top_k=_CODE_HITS,
+            allowed=allowed_roots(core.settings),
+        )  # fmt: skip
     except NotIndexed as exc:
         return [], str(exc)
     except Exception as exc:  # code context is a bonus: never fail the answer for it
@@ -206,13 +214,16 @@ async def _code_hits(
     return refs, None
 
 
-def _code_text(code: list[CodeRef]) -> str:
+def _code_text(code: list[CodeRef], root: Path | None, roots: AllowedRoots) -> str:
+    """The hits' lines, read only where the file's real path lies inside `root` and the allowed roots."""
     blocks = []
     for ref in code:
         try:
-            lines = Path(ref.path).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            read = read_file(ref.path, max_bytes=_CODE_FILE_BYTES, roots=roots, within=root)
+        except InvalidInput as exc:
+            logger.info("code context for ask_agent skipped: %s", exc)
             continue
+        lines = read.data.decode("utf-8", errors="replace").splitlines()
         body = "\n".join(lines[ref.start_line - 1 : ref.end_line])[:_CODE_CHARS]
         blocks.append(f"# {ref.path}:{ref.start_line}-{ref.end_line}\n{body}")
     return "\n\n".join(blocks)
@@ -225,6 +236,7 @@ async def _llm_request(
     context: str | None,
     hits: list[KnowledgeRef],
     code: list[CodeRef] | None = None,
+    code_root: Path | None = None,
 ) -> LLMRequest:
     found = await _knowledge.system_prompt(core, routed.task_type)
     system = found[0] if found else _DEFAULT_SYSTEM
@@ -233,7 +245,9 @@ async def _llm_request(
     if used:
         lines = [f"[{h.artifact_id}] {h.title or ''}: {h.snippet or ''}".strip() for h in used]
         parts.append("<knowledge>\n" + "\n\n".join(lines) + "\n</knowledge>")
-    code_text = _code_text(code or [])
+    code_text = await anyio.to_thread.run_sync(
+        _code_text, code or [], code_root, allowed_roots(core.settings)
+    )
     if code_text:
         parts.append("<code>\n" + code_text + "\n</code>")
     if context:
@@ -307,7 +321,9 @@ async def decide(
     elif llm.configured or can_sample:
         decision.tier = "llm" if llm.configured else "sampling"
         decision.sample_on_failure = llm.configured and can_sample
-        decision.request = await _llm_request(core, routed, prompt, context, decision.hits, decision.code)
+        decision.request = await _llm_request(
+            core, routed, prompt, context, decision.hits, decision.code, root
+        )
     else:
         decision.notes.append("no Anthropic API key and the client does not support sampling")
     return decision

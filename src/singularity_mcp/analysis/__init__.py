@@ -22,7 +22,7 @@ from singularity_mcp.analysis.models import (
     FolderAnalysis,
     Metrics,
 )
-from singularity_mcp.errors import InvalidInput
+from singularity_mcp.errors import InvalidInput, quoted
 
 if TYPE_CHECKING:
     from singularity_mcp.config import Settings
@@ -47,7 +47,9 @@ __all__ = [
 def _language_or_error(language: str) -> str:
     name = normalize_language(language)
     if name is None:
-        raise InvalidInput(f"unknown language {language!r}; use one of: {', '.join(supported_languages())}")
+        raise InvalidInput(
+            f"unknown language {quoted(language)}; use one of: {', '.join(supported_languages())}"
+        )
     return name
 
 
@@ -67,20 +69,13 @@ async def analyze_path(
     Raises `InvalidInput` for a missing path, a path outside `settings.allowed_roots`, a binary or
     oversized file, or a file whose language cannot be told (pass `language` then).
     """
-    from singularity_mcp.paths import resolve_allowed
+    from singularity_mcp.paths import allowed_roots, read_file, resolve_allowed
 
     resolved = resolve_allowed(path, settings)
+    roots = allowed_roots(settings)
     if resolved.is_dir():
-        return await analyze_folder(resolved)
-    if not resolved.is_file():
-        raise InvalidInput(f"{resolved} is not a regular file or folder")
-    size = resolved.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"{resolved} is {size} bytes, over the {MAX_FILE_BYTES}-byte limit; pass a smaller file "
-            "or an excerpt as content="
-        )
-    data = await asyncio.to_thread(resolved.read_bytes)
+        return await analyze_folder(resolved, roots=roots)
+    data = (await asyncio.to_thread(read_file, resolved, max_bytes=MAX_FILE_BYTES, roots=roots)).data
     if b"\0" in data[:8192]:
         raise InvalidInput(f"{resolved} looks binary (it holds NUL bytes); pass a source file")
     if language is not None:

@@ -7,6 +7,7 @@ import heapq
 import logging
 import multiprocessing
 import os
+import stat
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ import pathspec
 
 from singularity_mcp.analysis._detect import detect_language
 from singularity_mcp.analysis.models import FileSummary, FolderAnalysis, Hotspot, LanguageTotals
+from singularity_mcp.errors import InvalidInput
+from singularity_mcp.paths import AllowedRoots, read_file, read_optional_text
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +52,8 @@ class _Walk:
 
 
 def _ignore_spec(directory: Path) -> pathspec.PathSpec | None:
-    gitignore = directory / ".gitignore"
-    try:
-        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    lines = read_optional_text(directory / ".gitignore").splitlines()
+    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 
 def _ignored(specs: list[tuple[Path, pathspec.PathSpec]], path: Path, is_dir: bool) -> bool:
@@ -89,13 +88,14 @@ def walk(root: Path) -> _Walk:
         dirs[:] = kept
         for name in sorted(files):
             path = base / name
-            if name.endswith(GENERATED_SUFFIXES) or path.is_symlink() or _ignored(specs, path, False):
-                # a symlink may lead outside the folder (and the allowed roots): not followed
+            if name.endswith(GENERATED_SUFFIXES) or not _regular(path) or _ignored(specs, path, False):
+                # a symlink may lead outside the folder (and the allowed roots): not followed; FIFOs,
+                # devices and sockets are never opened
                 result.skipped += 1
                 continue
             language = detect_language(path)
             if language is None and "." not in name:
-                language = detect_language(path, _head(path))
+                language = detect_language(path, _head(path, root))
             if language is None:
                 result.skipped += 1
                 continue
@@ -106,11 +106,18 @@ def walk(root: Path) -> _Walk:
     return result
 
 
-def _head(path: Path) -> bytes:
+def _regular(path: Path) -> bool:
+    """A regular file, not a symlink or a special file (checked without opening it)."""
     try:
-        with path.open("rb") as handle:
-            return handle.read(256)
+        return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
+        return False
+
+
+def _head(path: Path, root: Path) -> bytes:
+    try:
+        return read_file(path, max_bytes=256, within=root, follow_symlinks=False, truncate=True).data
+    except InvalidInput:
         return b""
 
 
@@ -118,15 +125,19 @@ def _head(path: Path) -> bytes:
 _FileResult = tuple[str, str, dict[str, float | int], list[tuple], dict[str, int]]
 
 
-def _analyze_one(path: str, language: str) -> _FileResult | str | None:
+def _analyze_one(
+    path: str, language: str, root: Path | None = None, roots: AllowedRoots | None = None
+) -> _FileResult | str | None:
     from singularity_mcp.analysis import analyze_source
 
     try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
+        if os.lstat(path).st_size > MAX_FILE_BYTES:
             return None
-        data = Path(path).read_bytes()
+        data = read_file(path, max_bytes=MAX_FILE_BYTES, roots=roots, within=root, follow_symlinks=False).data
     except OSError as exc:
         return f"{path}: {exc.strerror or exc}"
+    except InvalidInput as exc:  # swapped for a symlink or a FIFO since the walk, say
+        return str(exc)
     head = data[:2048]
     if b"\0" in head or any(marker in head for marker in GENERATED_MARKERS):
         return None
@@ -168,17 +179,22 @@ def _analyze_one(path: str, language: str) -> _FileResult | str | None:
     return path, analysis.language, summary, top, dict(rules)
 
 
-def analyze_batch(batch: list[tuple[str, str]]) -> list[_FileResult | str | None]:
-    """Worker entry point: analyse a batch of (path, language)."""
-    return [_analyze_one(path, language) for path, language in batch]
+def analyze_batch(
+    batch: list[tuple[str, str]], root: Path | None = None, roots: AllowedRoots | None = None
+) -> list[_FileResult | str | None]:
+    """Worker entry point: analyse a batch of (path, language); each file is read only if its real path
+    lies inside `root` and the allowed `roots`."""
+    return [_analyze_one(path, language, root, roots) for path, language in batch]
 
 
 def _workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-async def analyze_folder(root: Path, workers: int | None = None) -> FolderAnalysis:
-    """Analyse every source file under `root`; see `analyze_path`."""
+async def analyze_folder(
+    root: Path, workers: int | None = None, roots: AllowedRoots | None = None
+) -> FolderAnalysis:
+    """Analyse every source file under `root` (inside the allowed `roots`); see `analyze_path`."""
     started = time.perf_counter()
     walked = await asyncio.to_thread(walk, root)
     batches = [walked.files[i : i + BATCH] for i in range(0, len(walked.files), BATCH)]
@@ -186,7 +202,7 @@ async def analyze_folder(root: Path, workers: int | None = None) -> FolderAnalys
     results: list[_FileResult | str | None] = []
     if workers <= 1 or len(walked.files) < INLINE_BELOW:
         for batch in batches:
-            results.extend(await asyncio.to_thread(analyze_batch, batch))
+            results.extend(await asyncio.to_thread(analyze_batch, batch, root, roots))
     else:
         loop = asyncio.get_running_loop()
         # forkserver: the server process holds threads (event loop, pools) that fork would copy badly
@@ -196,7 +212,7 @@ async def analyze_folder(root: Path, workers: int | None = None) -> FolderAnalys
         context.set_forkserver_preload(["singularity_mcp.analysis"])
         with ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=context) as pool:
             for batch_result in await asyncio.gather(
-                *(loop.run_in_executor(pool, analyze_batch, batch) for batch in batches)
+                *(loop.run_in_executor(pool, analyze_batch, batch, root, roots) for batch in batches)
             ):
                 results.extend(batch_result)
     return _aggregate(root, walked, results, time.perf_counter() - started)

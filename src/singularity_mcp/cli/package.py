@@ -41,9 +41,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     async def work(core: Core) -> PackageLookupResult:
         service = await package_service(core)
         if words[0] == "audit" and len(words) == 2:
-            from singularity_mcp.paths import resolve_allowed
+            from singularity_mcp.paths import allowed_roots, resolve_allowed
 
-            return await service.audit(resolve_allowed(Path(words[1]), settings))
+            return await service.audit(resolve_allowed(Path(words[1]), settings), allowed_roots(settings))
         if words[0] == "search" and len(words) > 1:
             return await service.search(" ".join(words[1:]), ecosystem=ecosystem, top_k=args.top_k)
         if len(words) != 1:

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "stdio":
         anyio.run(server.run_stdio_async)
     else:
-        if settings.http_token is None and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
+        tokens = settings.http_token is not None or bool(settings.http_tokens)
+        if not tokens and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
             logger.warning("serving HTTP on %s without SINGULARITY_HTTP_TOKEN", settings.http_host)
         logger.info("serving MCP over HTTP at http://%s:%s/mcp", settings.http_host, settings.http_port)
         anyio.run(serve_http, server, settings)

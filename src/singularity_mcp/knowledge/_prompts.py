@@ -18,7 +18,7 @@ from singularity_mcp.knowledge.models import (
     QualityStandard,
     SystemPrompt,
 )
-from singularity_mcp.paths import resolve_allowed
+from singularity_mcp.paths import allowed_roots, read_file, resolve_allowed
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_FILE_CHARS = 40_000
+MAX_FILE_BYTES = 4 * MAX_FILE_CHARS  # read at most this much; the text is cut at MAX_FILE_CHARS
 _DB_WAIT_S = 5.0
 
 #: File suffix -> the `language` used by the artifacts.
@@ -104,14 +105,18 @@ def _standard_text(standard: QualityStandard | None, topics: tuple[str, ...] | N
 
 async def _read_source(core: Core, path: str) -> tuple[Path, str, str | None]:
     resolved = resolve_allowed(path, core.settings)
-    if not resolved.is_file():
-        raise InvalidInput(f"{resolved} is not a file: pass the path of one source file")
-    raw = await anyio.Path(resolved).read_bytes()
+    if resolved.is_dir():
+        raise InvalidInput(f"{resolved} is a folder: pass the path of one source file")
+    roots = allowed_roots(core.settings)
+    read = await anyio.to_thread.run_sync(
+        lambda: read_file(resolved, max_bytes=MAX_FILE_BYTES, roots=roots, truncate=True)
+    )
+    raw = read.data
     if b"\0" in raw[:8192]:
         raise InvalidInput(f"{resolved} looks binary: pass a source file")
     text = raw.decode("utf-8", errors="replace")
     if len(text) > MAX_FILE_CHARS:
-        text = text[:MAX_FILE_CHARS] + f"\n… (cut at {MAX_FILE_CHARS} characters of {len(raw)} bytes)"
+        text = text[:MAX_FILE_CHARS] + f"\n… (cut at {MAX_FILE_CHARS} characters of {read.size} bytes)"
     return resolved, text, LANGUAGES.get(resolved.suffix.lower())
 
 

@@ -13,9 +13,12 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from singularity_mcp.paths import AllowedRoots, read_file
+
 logger = logging.getLogger(__name__)
 
 MAX_DEPENDENCIES = 400
+MAX_MANIFEST_BYTES = 2_000_000
 _MIX_DEP = re.compile(r"""\{\s*:([a-z][a-z0-9_]*)\s*,\s*"([^"]+)"([^{}]*)\}""")
 _MIX_HEX_NAME = re.compile(r"""hex:\s*:"?([a-z][a-z0-9_]*)""")
 _GO_REQUIRE_LINE = re.compile(r"^\s*([^\s()]+)\s+(v[^\s]+)(\s*//\s*indirect)?")
@@ -39,10 +42,14 @@ def find_manifests(folder: Path) -> list[Path]:
     return found
 
 
-def read_manifest(path: Path, root: Path) -> list[Declared]:
-    """The dependencies one manifest declares. Raises ValueError with a readable message when broken."""
+def read_manifest(path: Path, root: Path, roots: AllowedRoots | None = None) -> list[Declared]:
+    """The dependencies one manifest declares. Raises ValueError with a readable message when broken,
+    `InvalidInput` when it is not a regular file inside `root` and the allowed `roots` (a symlink to a
+    file elsewhere is not read)."""
     rel = str(path.relative_to(root))
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = read_file(path, max_bytes=MAX_MANIFEST_BYTES, roots=roots, within=root).data.decode(
+        "utf-8", "replace"
+    )
     name = path.name
     if name == "pyproject.toml":
         return _pyproject(rel, _toml(text, rel))

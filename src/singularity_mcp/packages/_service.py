@@ -39,6 +39,7 @@ from singularity_mcp.packages.models import (
     PackageLookupResult,
     ReleaseFacts,
 )
+from singularity_mcp.paths import AllowedRoots
 
 if TYPE_CHECKING:
     from singularity_mcp.embedding import Embedder
@@ -471,9 +472,10 @@ class PackageService:
 
     # --- by path ------------------------------------------------------------------------------------
 
-    async def audit(self, folder: Path) -> PackageLookupResult:
-        """Every dependency the folder's manifests declare: wanted vs latest, advisories, licence."""
-        manifests, declared, notes = await anyio.to_thread.run_sync(_read_project, folder)
+    async def audit(self, folder: Path, allowed: AllowedRoots | None = None) -> PackageLookupResult:
+        """Every dependency the folder's manifests declare: wanted vs latest, advisories, licence.
+        Manifests are read only when their real path lies inside `folder` and the `allowed` roots."""
+        manifests, declared, notes = await anyio.to_thread.run_sync(_read_project, folder, allowed)
         unique = list(dict.fromkeys(declared))
         truncated = len(unique) > MAX_DEPENDENCIES
         if truncated:
@@ -544,7 +546,9 @@ class PackageService:
         return entry
 
 
-def _read_project(folder: Path) -> tuple[list[Path], list[Declared], list[str]]:
+def _read_project(
+    folder: Path, allowed: AllowedRoots | None = None
+) -> tuple[list[Path], list[Declared], list[str]]:
     """The manifests in `folder` and what they declare; unreadable manifests become notes."""
     if not folder.is_dir():
         raise InvalidInput(f"{folder} is not a folder: pass the project's root folder")
@@ -558,8 +562,8 @@ def _read_project(folder: Path) -> tuple[list[Path], list[Declared], list[str]]:
     declared: list[Declared] = []
     for manifest in manifests:
         try:
-            declared += read_manifest(manifest, folder)
-        except (ValueError, OSError) as exc:
+            declared += read_manifest(manifest, folder, allowed)
+        except (ValueError, OSError, InvalidInput) as exc:
             notes.append(str(exc))
     return manifests, declared, notes
 

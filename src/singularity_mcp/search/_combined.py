@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import anyio
 
 from singularity_mcp.errors import InvalidInput, NotIndexed, Unavailable
-from singularity_mcp.paths import resolve_allowed
+from singularity_mcp.paths import allowed_roots, resolve_allowed
 from singularity_mcp.search._indexer import CodeIndexer
-from singularity_mcp.search._searcher import MAX_TOP_K, RRF_K, search_code
+from singularity_mcp.search._searcher import MAX_TOP_K, RRF_K, check_query, search_code
 from singularity_mcp.search.models import KnowledgeResult, SearchResult
 
 if TYPE_CHECKING:
@@ -36,7 +36,8 @@ async def search_everything(
     top_k: int,
     kind: str | None = None,
 ) -> SearchResult:
-    """Code, knowledge or both, fused by rank."""
+    """Code, knowledge or both, fused by rank. Code hits come only from inside the allowed roots."""
+    query = check_query(query)
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
     started = anyio.current_time()
@@ -48,8 +49,9 @@ async def search_everything(
         root = resolve_allowed(path, core.settings) if path else None
         try:
             code = await search_code(
-                database.pool, core.embedder, query, path=root, language=language, kind=kind, top_k=top_k
-            )
+                database.pool, core.embedder, query, path=root, language=language, kind=kind, top_k=top_k,
+                allowed=allowed_roots(core.settings),
+            )  # fmt: skip
         except Exception as exc:
             if scope == "code" or path or not isinstance(exc, NotIndexed):
                 raise

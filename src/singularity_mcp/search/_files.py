@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from singularity_mcp.errors import InvalidInput
+from singularity_mcp.paths import AllowedRoots, read_file
 from singularity_mcp.search._lexical import lexical_text, path_text
 from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
 
@@ -50,22 +51,24 @@ def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
     return f"{header}\n{content}"
 
 
-def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: bool) -> PreparedFile:
+def prepare_file(
+    root: Path, rel_path: str, known_sha256: bytes | None, force: bool, allowed: AllowedRoots | None = None
+) -> PreparedFile:
     """Read, hash and chunk `root/rel_path`. `known_sha256` is the stored hash (unchanged content is not
-    re-chunked unless `force`)."""
+    re-chunked unless `force`). The file is read only if it is a regular file (not a symlink) whose real
+    path lies inside `root` and the `allowed` roots; otherwise it is skipped (and so dropped from the index)."""
     from singularity_mcp.analysis import chunk_source, detect_language
     from singularity_mcp.search._symbols import extract_file_symbols
 
-    full = root / rel_path
     try:
-        info = os.stat(full)
-        if info.st_size > MAX_FILE_BYTES:
-            return PreparedFile(rel_path, info.st_size, info.st_mtime_ns, b"", skipped="over 1 MB")
-        data = full.read_bytes()
-    except OSError as exc:
-        return PreparedFile(rel_path, 0, 0, b"", skipped=f"unreadable: {exc.strerror or exc}")
+        read = read_file(
+            root / rel_path, max_bytes=MAX_FILE_BYTES, roots=allowed, within=root, follow_symlinks=False
+        )
+    except InvalidInput as exc:
+        return PreparedFile(rel_path, 0, 0, b"", skipped=str(exc))
+    data = read.data
     sha = hashlib.sha256(data).digest()
-    prepared = PreparedFile(rel_path, info.st_size, info.st_mtime_ns, sha)
+    prepared = PreparedFile(rel_path, read.size, read.mtime_ns, sha)
     if looks_binary(data):
         prepared.skipped = "binary"
         return prepared

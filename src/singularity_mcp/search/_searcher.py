@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
-from singularity_mcp.errors import InvalidInput, NotIndexed
+from singularity_mcp.errors import InvalidInput, NotIndexed, check_text, quoted
+from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search import _store
 from singularity_mcp.search._files import embedding_text, prepare_file
 from singularity_mcp.search._indexer import EmbedderFactory
 from singularity_mcp.search._lexical import lexical_text
-from singularity_mcp.search.models import CodeHit, SearchResult
+from singularity_mcp.search.models import MAX_QUERY_CHARS, CodeHit, SearchResult
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,10 +52,11 @@ _COLUMNS = "c.id, c.root_id, c.file_id, c.rel_path, c.start_line, c.end_line, c.
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which chunks a search looks at."""
+    """Which chunks a search looks at: whole roots, sub-folders of roots, a language, a kind."""
 
-    roots: dict[int, str]  # root id -> absolute path
-    prefix: str | None  # sub-folder of the single root, relative, ending in "/"
+    roots: dict[int, str]  # root id -> absolute path, for every root that may contribute
+    whole: tuple[int, ...]  # roots searched whole
+    parts: tuple[tuple[int, str], ...]  # (root id, sub-folder relative to it, ending in "/")
     language: str | None
     kind: str | None  # chunk kind: function, method, class, module, text, ...
     filtered: bool  # whether any filter narrows the whole index (needs iterative index scans)
@@ -77,9 +80,18 @@ class Candidate:
 
 
 async def resolve_scope(
-    pool: AsyncConnectionPool, path: Path | None, language: str | None, kind: str | None = None
+    pool: AsyncConnectionPool,
+    path: Path | None,
+    language: str | None,
+    kind: str | None = None,
+    allowed: AllowedRoots | None = None,
 ) -> Scope:
-    """The roots (and sub-folder) a `path` filter names, and the normalised language and kind filters."""
+    """The indexed chunks a query may look at: under `path` (an indexed root or a sub-folder of one) or,
+    without `path`, every indexed root; in both cases only what lies inside the `allowed` roots, whatever
+    the index holds (roots indexed earlier, or by another process on the same database). Also normalises
+    the language and kind filters. Every query over the code index starts here and filters with
+    `scope_sql`."""
+    allowed = allowed or AllowedRoots()
     kind = kind.strip().lower() or None if kind else None
     lang = None
     if language:
@@ -88,31 +100,59 @@ async def resolve_scope(
         lang = normalize_language(language)
         if lang is None:
             raise InvalidInput(
-                f"unknown language {language!r}: use a name like python, javascript, typescript, go, rust, java"
+                f"unknown language {quoted(language)}: use a name like python, javascript, typescript, go, "
+                "rust, java"
             )
-    roots = await _store.list_roots(pool)
-    if not roots:
-        raise NotIndexed("nothing is indexed yet: call index_codebase with the folder to search first")
+    indexed = await _store.list_roots(pool)  # longest path first: the innermost indexed root wins
     if path is None:
-        return Scope({r.id: r.path for r in roots}, None, lang, kind, filtered=bool(lang or kind))
-    for root in roots:  # longest path first: the innermost indexed root wins
+        roots: dict[int, str] = {}
+        whole: list[int] = []
+        parts: list[tuple[int, str]] = []
+        for root in indexed:
+            admitted = allowed.parts_of(root.path)
+            if admitted == [Path(root.path)]:
+                whole.append(root.id)
+            elif admitted:
+                parts += [(root.id, p.relative_to(root.path).as_posix() + "/") for p in admitted]
+            else:
+                continue
+            roots[root.id] = root.path
+        if not roots:
+            where = " inside the allowed roots" if indexed else ""
+            raise NotIndexed(
+                f"nothing is indexed{where} yet: call index_codebase with the folder to search first"
+            )
+        narrowed = len(whole) < len(indexed)
+        return Scope(roots, tuple(whole), tuple(parts), lang, kind, filtered=bool(lang or kind or narrowed))
+    if not allowed.admits(path):  # callers resolve and check `path`; the boundary holds even if one did not
+        raise InvalidInput(f"{quoted(str(path))} is outside the allowed roots ({allowed.describe()})")
+    for root in indexed:
         root_path = Path(root.path)
         if path == root_path or path.is_relative_to(root_path):
             rel = path.relative_to(root_path).as_posix()
-            prefix = None if rel == "." else rel + "/"
-            return Scope({root.id: root.path}, prefix, lang, kind, filtered=True)
-    indexed = ", ".join(r.path for r in roots[:5])
-    raise NotIndexed(f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first")
+            if rel == ".":
+                return Scope({root.id: root.path}, (root.id,), (), lang, kind, filtered=True)
+            return Scope({root.id: root.path}, (), ((root.id, rel + "/"),), lang, kind, filtered=True)
+    shown = ", ".join(r.path for r in indexed[:5] if allowed.admits(r.path))
+    hint = f" (indexed: {shown})" if shown else ""
+    raise NotIndexed(
+        f"{quoted(str(path))} is not inside an indexed folder{hint}; call index_codebase on it first"
+    )
 
 
-def _filters(scope: Scope, params: list, alias: str = "c") -> str:
+def scope_sql(scope: Scope, params: list, alias: str = "c") -> str:
+    """The conditions (each starting with " AND ") that keep a query over `alias` (a table with root_id,
+    rel_path, language and kind columns) inside `scope`; their values are appended to `params`."""
     clauses = []
     if scope.filtered:
-        clauses.append(f"{alias}.root_id = ANY(%s)")
-        params.append(list(scope.roots))
-    if scope.prefix:
-        clauses.append(f"starts_with({alias}.rel_path, %s)")
-        params.append(scope.prefix)
+        areas = []
+        if scope.whole:
+            areas.append(f"{alias}.root_id = ANY(%s)")
+            params.append(list(scope.whole))
+        for root_id, prefix in scope.parts:
+            areas.append(f"({alias}.root_id = %s AND starts_with({alias}.rel_path, %s))")
+            params += [root_id, prefix]
+        clauses.append("(" + " OR ".join(areas) + ")" if len(areas) > 1 else areas[0])
     if scope.language:
         clauses.append(f"{alias}.language = %s")
         params.append(scope.language)
@@ -163,7 +203,7 @@ async def _lexical(
     if not terms:
         return []
     lookup_params: list = [[f"'{lexeme}'" for lexeme, _ in terms], [idf for _, idf in terms]]
-    filters = _filters(scope, lookup_params, "l")
+    filters = scope_sql(scope, lookup_params, "l")
     lookup = (
         "SELECT l.chunk_id AS id, sum(t.idf) AS score FROM unnest(%s::text[], %s::float8[]) AS t(q, idf) "
         "JOIN LATERAL (SELECT l.chunk_id FROM code_chunk_lexemes l "
@@ -193,7 +233,7 @@ async def _lexical(
 
 async def _dense(pool: AsyncConnectionPool, scope: Scope, vector: np.ndarray, limit: int) -> list[Candidate]:
     params: list = [vector]
-    filters = _filters(scope, params)
+    filters = scope_sql(scope, params)
     sql = (
         f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM ("
         f"  SELECT c.*, c.embedding <=> %s AS distance FROM code_chunks c"
@@ -245,18 +285,19 @@ def _snippet(content: str) -> str:
 
 
 def _stale(roots: dict[int, str], hits: list[Candidate]) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
-    """(changed, deleted) files among the hits, by size and mtime."""
+    """(changed, deleted) files among the hits, by size and mtime; a file that is no longer a regular file
+    (say, swapped for a symlink) counts as changed, and re-reading it refuses it."""
     changed, deleted = set(), set()
     for hit in hits:
         key = (hit.root_id, hit.rel_path)
         if key in changed or key in deleted:
             continue
         try:
-            info = os.stat(os.path.join(roots[hit.root_id], hit.rel_path))
-        except OSError:
+            info = os.lstat(os.path.join(roots[hit.root_id], hit.rel_path))
+        except (OSError, ValueError):
             deleted.add(key)
             continue
-        if info.st_size != hit.size or info.st_mtime_ns != hit.mtime_ns:
+        if not stat.S_ISREG(info.st_mode) or info.st_size != hit.size or info.st_mtime_ns != hit.mtime_ns:
             changed.add(key)
     return changed, deleted
 
@@ -267,11 +308,13 @@ async def refresh_files(
     roots: dict[int, str],
     changed: set[tuple[int, str]],
     deleted: set[tuple[int, str]],
+    allowed: AllowedRoots | None = None,
 ) -> None:
-    """Re-index changed files (chunks and vectors) and drop deleted ones, each file in one transaction."""
+    """Re-index changed files (chunks and vectors) and drop deleted ones, each file in one transaction.
+    A file that can no longer be read inside its root and the `allowed` roots is dropped."""
     prepared = []
     for root_id, rel in sorted(changed):
-        f = await anyio.to_thread.run_sync(prepare_file, Path(roots[root_id]), rel, None, True)
+        f = await anyio.to_thread.run_sync(prepare_file, Path(roots[root_id]), rel, None, True, allowed)
         if f.skipped:
             deleted.add((root_id, rel))
         else:
@@ -304,6 +347,15 @@ async def _embed_files(
         await _store.store_vectors(pool, [r[0] for r in rows], vectors)
 
 
+def check_query(query: str) -> str:
+    """The query, stripped; refused when empty, longer than `MAX_QUERY_CHARS` or not storable text."""
+    query = query.strip()
+    if not query:
+        raise InvalidInput("query is empty: describe the code you are looking for, or name a symbol")
+    check_text("query", query, MAX_QUERY_CHARS)
+    return query
+
+
 async def search_code(
     pool: AsyncConnectionPool,
     embedder: EmbedderFactory,
@@ -314,21 +366,22 @@ async def search_code(
     kind: str | None = None,
     top_k: int = 10,
     fresh: bool = True,
+    allowed: AllowedRoots | None = None,
 ) -> SearchResult:
-    """Search the indexed code. `path` (absolute, resolved) limits hits to a root or a sub-folder of one."""
+    """Search the indexed code. `path` (absolute, resolved) limits hits to a root or a sub-folder of one;
+    `allowed` (see `singularity_mcp.paths.allowed_roots`) limits them to the allowed roots, whatever the
+    index holds, and files are re-read only inside them."""
     started = time.perf_counter()
-    query = query.strip()
-    if not query:
-        raise InvalidInput("query is empty: describe the code you are looking for, or name a symbol")
+    query = check_query(query)
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}")
-    scope = await resolve_scope(pool, path, language, kind)
+    scope = await resolve_scope(pool, path, language, kind, allowed)
     notes: list[str] = []
     hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
     if fresh:
         changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
         if changed or deleted:
-            await refresh_files(pool, embedder, scope.roots, changed, deleted)
+            await refresh_files(pool, embedder, scope.roots, changed, deleted, allowed)
             notes.append(
                 f"re-indexed {len(changed)} changed and dropped {len(deleted)} deleted file(s) first"
             )

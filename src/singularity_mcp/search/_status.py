@@ -7,6 +7,7 @@ from pathlib import Path
 from psycopg_pool import AsyncConnectionPool
 
 from singularity_mcp.errors import NotIndexed
+from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search._indexer import CodeIndexer
 from singularity_mcp.search.models import IndexProgress, IndexStatus, RootStatus
 
@@ -23,15 +24,18 @@ FROM code_roots r
 
 
 async def index_status(
-    pool: AsyncConnectionPool, indexer: CodeIndexer | None, path: Path | None
+    pool: AsyncConnectionPool,
+    indexer: CodeIndexer | None,
+    path: Path | None,
+    allowed: AllowedRoots | None = None,
 ) -> IndexStatus:
-    """Status of the root at `path` (or of every root when None)."""
+    """Status of the root at `path` (or of every root inside the `allowed` roots when None)."""
     async with pool.connection() as conn:
         if path is None:
             cur = await conn.execute(_STATUS_SQL + " ORDER BY r.path")
         else:
             cur = await conn.execute(_STATUS_SQL + " WHERE r.path = %s", (str(path),))
-        rows = await cur.fetchall()
+        rows = [row for row in await cur.fetchall() if allowed is None or allowed.admits(row[0])]
     if path is not None and not rows:
         run = indexer.running(path) if indexer else None
         if run is None:

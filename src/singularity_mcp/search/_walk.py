@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pathspec
 
+from singularity_mcp.paths import read_optional_text
+
 MAX_FILE_BYTES = 1_000_000
 BINARY_SNIFF = 8192
 
@@ -44,12 +46,8 @@ class FoundFile:
 def _ignore_spec(folder: Path) -> pathspec.GitIgnoreSpec | None:
     lines: list[str] = []
     for name in (".gitignore", ".ignore"):
-        candidate = folder / name
-        if candidate.is_file():
-            try:
-                lines += candidate.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                continue
+        if text := read_optional_text(folder / name):
+            lines += text.splitlines()
     return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
 
 

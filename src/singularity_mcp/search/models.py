@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+MAX_QUERY_CHARS = 20_000
+"""Longest search query: a pasted function or stack trace fits (the embedder reads ~256 tokens anyway)."""
+
 
 class IndexProgress(BaseModel):
     """Where an index run stands."""

@@ -25,6 +25,8 @@ from mcp_types import (
 from pydantic import Field
 
 from singularity_mcp.agent import (
+    MAX_CONTEXT_CHARS,
+    MAX_PROMPT_CHARS,
     ApiOutcome,
     Completion,
     Decision,
@@ -102,7 +104,13 @@ def register(server: MCPServer, core: "Core") -> None:
     @server.tool()
     @tool_errors
     async def ask_agent(
-        prompt: Annotated[str, Field(description="The question or instruction.")],
+        prompt: Annotated[
+            str,
+            Field(
+                description=f"The question or instruction (at most {MAX_PROMPT_CHARS:,} characters).",
+                max_length=MAX_PROMPT_CHARS,
+            ),
+        ],
         task_type: Annotated[
             str,
             Field(
@@ -116,7 +124,11 @@ def register(server: MCPServer, core: "Core") -> None:
         ] = "auto",
         context: Annotated[
             str | None,
-            Field(description="Code or text the answer depends on (cached answers must match it exactly)."),
+            Field(
+                description="Code or text the answer depends on (cached answers must match it exactly); "
+                f"at most {MAX_CONTEXT_CHARS:,} characters.",
+                max_length=MAX_CONTEXT_CHARS,
+            ),
         ] = None,
         use_llm: Annotated[
             bool, Field(description="False: only rules and cached answers, never a model call.")

@@ -7,6 +7,7 @@ from typing import Annotated
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
+from pydantic import Field
 
 from singularity_mcp.analysis import analyze_path, analyze_source
 from singularity_mcp.analysis.models import AnalyzeCodeResult, FileAnalysis, FolderAnalysis
@@ -74,9 +75,17 @@ def register(server: MCPServer, core: Core) -> None:
     @server.tool()
     @tool_errors
     async def analyze_code(
-        path: str | None = None,
-        content: str | None = None,
-        language: str | None = None,
+        path: Annotated[str | None, Field(description="A file or folder to analyse (absolute path).")] = None,
+        content: Annotated[
+            str | None,
+            Field(
+                description=f"Source text to analyse instead of a file (at most {MAX_CONTENT_CHARS:,} characters).",
+                max_length=MAX_CONTENT_CHARS,
+            ),
+        ] = None,
+        language: Annotated[
+            str | None, Field(description="The language of `content`, or to override detection for `path`.")
+        ] = None,
     ) -> Annotated[CallToolResult, AnalyzeCodeResult]:
         """Static analysis with tree-sitter: definitions, complexity, metrics and findings.
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
+from pydantic import Field
 
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from singularity_mcp.packages import PackageService
 
 MAX_AUDIT_LINES = 40
+MAX_PACKAGE_QUERY_CHARS = 2_000
 
 
 async def package_service(core: Core) -> PackageService:
@@ -93,7 +95,13 @@ def register(server: MCPServer, core: Core) -> None:
     @tool_errors
     async def package_lookup(
         name: str | None = None,
-        query: str | None = None,
+        query: Annotated[
+            str | None,
+            Field(
+                description=f"What the package should do (at most {MAX_PACKAGE_QUERY_CHARS:,} characters).",
+                max_length=MAX_PACKAGE_QUERY_CHARS,
+            ),
+        ] = None,
         path: str | None = None,
         ecosystem: str | None = None,
         version: str | None = None,
@@ -134,10 +142,10 @@ def register(server: MCPServer, core: Core) -> None:
                 query, ecosystem=eco, license=license, min_downloads=min_downloads, top_k=top_k
             )
         else:
-            from singularity_mcp.paths import resolve_allowed
+            from singularity_mcp.paths import allowed_roots, resolve_allowed
 
             assert path is not None
-            result = await service.audit(resolve_allowed(path, core.settings))
+            result = await service.audit(resolve_allowed(path, core.settings), allowed_roots(core.settings))
         return CallToolResult(
             content=[TextContent(type="text", text=summary(result))],
             structured_content=result.model_dump(mode="json", exclude_none=True),

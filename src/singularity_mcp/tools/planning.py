@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer, Resolve, Sample
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, TextContent
 from mcp_types import CreateMessageResult, ModelPreferences, SamplingMessage
+from pydantic import Field
 
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput, SingularityError, Unavailable
@@ -32,6 +33,9 @@ from singularity_mcp.tools._common import tool_errors
 from singularity_mcp.tools._sampling import Sampled, as_sampled, sample_or_defer
 
 logger = logging.getLogger(__name__)
+
+MAX_PLAN_CONTEXT_CHARS = 100_000
+MAX_NOTE_CHARS = 10_000
 
 Action = Literal["create", "decompose", "update", "get", "next"]
 
@@ -233,7 +237,13 @@ def register(server: MCPServer, core: Core) -> None:
     @tool_errors
     async def plan_task(
         goal: str | None = None,
-        context: str | None = None,
+        context: Annotated[
+            str | None,
+            Field(
+                description=f"Background for the decomposition (at most {MAX_PLAN_CONTEXT_CHARS:,} characters).",
+                max_length=MAX_PLAN_CONTEXT_CHARS,
+            ),
+        ] = None,
         plan_id: int | None = None,
         task_id: str | None = None,
         action: Action | None = None,
@@ -244,7 +254,13 @@ def register(server: MCPServer, core: Core) -> None:
         priority: Priority | None = None,
         estimate_hours: float | None = None,
         not_before: datetime | None = None,
-        note: str | None = None,
+        note: Annotated[
+            str | None,
+            Field(
+                description=f"A note on the task (at most {MAX_NOTE_CHARS:,} characters).",
+                max_length=MAX_NOTE_CHARS,
+            ),
+        ] = None,
         decomposer: DecomposeMethod = "auto",
         sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_decomposition)] = None,
     ) -> Annotated[CallToolResult, PlanView]:

@@ -11,8 +11,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 
 from singularity_mcp.errors import InvalidInput, Unavailable
-from singularity_mcp.paths import resolve_allowed
-from singularity_mcp.search.models import IndexResult, IndexStatus, SearchResult
+from singularity_mcp.paths import allowed_roots, resolve_allowed
+from singularity_mcp.search.models import MAX_QUERY_CHARS, IndexResult, IndexStatus, SearchResult
 from singularity_mcp.tools._common import tool_errors
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def register(server: MCPServer, core: Core) -> None:
         database = await core.database()
         indexer = await code_indexer(core)
         root = resolve_allowed(path, core.settings, must_exist=False) if path else None
-        return await status(database.pool, indexer, root)
+        return await status(database.pool, indexer, root, allowed_roots(core.settings))
 
     @server.tool()
     @tool_errors
@@ -137,7 +137,9 @@ def register(server: MCPServer, core: Core) -> None:
         query: Annotated[
             str,
             Field(
-                description="What you are looking for, in words or identifiers (e.g. 'parse config file')."
+                description="What you are looking for, in words or identifiers (e.g. 'parse config file'); "
+                f"at most {MAX_QUERY_CHARS:,} characters.",
+                max_length=MAX_QUERY_CHARS,
             ),
         ],
         scope: Annotated[
