@@ -82,18 +82,22 @@ class Core:
                     self._database = await open_database(self.settings)
         return self._database
 
-    async def embedder(self) -> Embedder:
-        """The ONNX embedder (builds the model on first use), once the database is known to hold this
-        model's vectors (or none yet): a database of another model is refused, never mixed."""
-        from singularity_mcp.embedding import ensure_space
-
+    async def model(self) -> Embedder:
+        """The ONNX embedder (built on first use), without asking the database anything."""
         if self._embedder is None:
             from singularity_mcp.embedding import load_embedder
 
             async with self._lock:
                 if self._embedder is None:
                     self._embedder = await anyio.to_thread.run_sync(load_embedder, self.settings)
-        embedder = self._embedder
+        return self._embedder
+
+    async def embedder(self) -> Embedder:
+        """The ONNX embedder, once the database is known to hold this model's vectors (or none yet):
+        a database of another model is refused, never mixed."""
+        from singularity_mcp.embedding import ensure_space
+
+        embedder = await self.model()
         database = await self.database()
         await ensure_space(database.pool, embedder.model_id, embedder.dimensions)  # memoized per pool
         return embedder

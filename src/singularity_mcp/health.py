@@ -56,7 +56,7 @@ class _ModelLoad:
 
     async def _load(self, core: Core) -> None:
         try:
-            await core.embedder()
+            await core.model()  # loadable; whether the database holds its vectors is not liveness
             self.state = "ok"
         except Exception:
             logger.exception("health: the embedding model cannot be loaded")
