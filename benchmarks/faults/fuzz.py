@@ -21,11 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+import psutil  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests.conftest import make_settings  # noqa: E402
 from tests.faults.fuzzing import (  # noqa: E402
+    HUGE,
     Counts,
     fuzz_client,
     fuzz_folder,
@@ -53,6 +55,15 @@ def main() -> int:
                 for prop in tool.input_schema.get("properties", {}):
                     for value in hostile_values(root):
                         client.call(name, {prop: value}, counts)
+
+            # the 5 MB query of issue 14 (12.5 s and +750 MB before): time and memory of 20 such calls
+            process = psutil.Process()
+            rss_before = process.memory_info().rss
+            big_started = time.perf_counter()
+            for _ in range(20):
+                client.call("semantic_search", {"query": "find " + HUGE}, counts)
+            big_ms = (time.perf_counter() - big_started) * 1000 / 20
+            rss_growth_mb = (process.memory_info().rss - rss_before) / 2**20
             matrix = counts.calls
 
             # 2. random calls drawn from each tool's schema
@@ -81,6 +92,9 @@ def main() -> int:
         "outcomes": dict(counts.outcomes),
         "per_tool": {k: dict(v) for k, v in sorted(counts.per_tool.items())},
         "slowest_call_s": round(counts.slowest_s, 2),
+        "slowest_call": counts.slowest_call,
+        "five_mb_query_ms": round(big_ms, 1),
+        "five_mb_query_rss_growth_mb": round(rss_growth_mb, 1),
         "seconds": round(seconds, 1),
         "load_average": os.getloadavg(),
         "problems": counts.problems,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -194,6 +195,10 @@ def tool_arguments(tool: Any, root: Path) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def _brief(arguments: dict[str, Any]) -> str:
+    return reprlib.repr(arguments)[:200]
+
+
 # --- running calls ----------------------------------------------------------------------------------------
 
 
@@ -205,11 +210,13 @@ class Counts:
     per_tool: dict[str, Counter[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     slowest_s: float = 0.0
+    slowest_call: str = ""
 
     def add(self, tool: str, outcome: str, seconds: float, detail: str = "") -> None:
         self.outcomes[outcome] += 1
         self.per_tool.setdefault(tool, Counter())[outcome] += 1
-        self.slowest_s = max(self.slowest_s, seconds)
+        if seconds > self.slowest_s:
+            self.slowest_s, self.slowest_call = seconds, f"{tool} {detail[:200]}"
         if outcome in ("crash", "hang", "unresponsive") and len(self.problems) < 50:
             self.problems.append(f"{tool}: {outcome}: {detail[:300]}")
 
@@ -259,7 +266,7 @@ class FuzzClient:
             return "crash", f"{type(exc).__name__}: {exc}"[:300], time.perf_counter() - started
         seconds = time.perf_counter() - started
         message = "\n".join(c.text for c in result.content if c.type == "text")
-        outcome = classify(bool(result.is_error), message)
+        outcome = classify(bool(result.is_error), message) if seconds <= CALL_BOUND_S else "hang"
         detail = message if outcome != "normal" else ""
         try:
             with anyio.fail_after(PING_BOUND_S):
@@ -271,7 +278,7 @@ class FuzzClient:
     def call(self, tool: str, arguments: dict[str, Any], counts: Counts) -> tuple[str, str]:
         """(outcome, message of an error) of one call, counted in `counts`."""
         outcome, detail, seconds = self.portal.call(self._call, tool, arguments)
-        counts.add(tool, outcome, seconds, detail or repr(arguments)[:300])
+        counts.add(tool, outcome, seconds, f"{detail[:150]} {_brief(arguments)}")
         return outcome, detail
 
 

@@ -47,6 +47,7 @@ def fuzzer(
                     "outcomes": dict(COUNTS.outcomes),
                     "per_tool": {k: dict(v) for k, v in COUNTS.per_tool.items()},
                     "slowest_s": round(COUNTS.slowest_s, 2),
+                    "slowest_call": COUNTS.slowest_call,
                     "problems": COUNTS.problems,
                 },
                 indent=2,

@@ -161,7 +161,7 @@ def bounded_message(message: str, arguments: Mapping[str, Any] | None = None) ->
             continue
         for form in (text, repr(text)[1:-1]):
             if form in message:
-                message = message.replace(form, quoted(text)[1:-1])
+                message = message.replace(form, f"{form[:QUOTE_CHARS]}… ({len(text):,} characters)")
     return trim(message, MAX_ERROR_CHARS)
 
 
