@@ -91,7 +91,7 @@ def _walk(arguments: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                     yield f"a key in {where}", str(key)
                     stack.append((f"{where}.{key}"[:80], item, depth + 1))
             else:
-                stack.extend((f"{where}[{i}]", item, depth + 1) for i, item in enumerate(value))
+                stack.extend((f"{where}[{i}]"[-80:], item, depth + 1) for i, item in enumerate(value))
 
 
 def check_arguments(arguments: Mapping[str, Any]) -> None:
@@ -161,7 +161,7 @@ def bounded_message(message: str, arguments: Mapping[str, Any] | None = None) ->
             continue
         for form in (text, repr(text)[1:-1]):
             if form in message:
-                message = message.replace(form, quoted(text)[1:-1])
+                message = message.replace(form, f"{form[:QUOTE_CHARS]}… ({len(text):,} characters)")
     return trim(message, MAX_ERROR_CHARS)
 
 
@@ -198,7 +198,6 @@ class ToolServer(MCPServer):
             raise
         except Exception as exc:
             message = tool_error_message(name, exc, arguments)
-            crashed = isinstance(exc, UnexpectedToolError) or not isinstance(exc, ToolError)
-            if crashed:
+            if isinstance(exc, UnexpectedToolError) or not isinstance(exc, ToolError | SingularityError):
                 logger.error("tool %s crashed: %s", shown, message, exc_info=exc)
             raise ToolError(message) from None
