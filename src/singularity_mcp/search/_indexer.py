@@ -143,7 +143,8 @@ async def _root_lock(pool: AsyncConnectionPool, root_id: int, path: str):
         if not (await cur.fetchone())[0]:
             raise Unavailable(
                 f"another singularity-mcp process is indexing {path} right now; "
-                "call index_status to follow it, or retry when it finishes"
+                "call index_status to follow it, or retry when it finishes",
+                cli=f"another singularity-mcp process is indexing {path} right now; retry when it finishes",
             )
         try:
             yield

@@ -92,7 +92,10 @@ async def resolve_scope(
             )
     roots = await _store.list_roots(pool)
     if not roots:
-        raise NotIndexed("nothing is indexed yet: call index_codebase with the folder to search first")
+        raise NotIndexed(
+            "nothing is indexed yet: call index_codebase with the folder to search first",
+            cli="nothing is indexed yet: run `singularity-mcp index FOLDER` first",
+        )
     if path is None:
         return Scope({r.id: r.path for r in roots}, None, lang, kind, filtered=bool(lang or kind))
     for root in roots:  # longest path first: the innermost indexed root wins
@@ -102,7 +105,10 @@ async def resolve_scope(
             prefix = None if rel == "." else rel + "/"
             return Scope({root.id: root.path}, prefix, lang, kind, filtered=True)
     indexed = ", ".join(r.path for r in roots[:5])
-    raise NotIndexed(f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first")
+    raise NotIndexed(
+        f"{path} is not inside an indexed folder ({indexed}); call index_codebase on it first",
+        cli=f"{path} is not inside an indexed folder ({indexed}); run `singularity-mcp index {path}` first",
+    )
 
 
 def _filters(scope: Scope, params: list, alias: str = "c") -> str:
