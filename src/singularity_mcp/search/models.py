@@ -98,9 +98,17 @@ class KnowledgeResult(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """Ranked hits, best first."""
+    """Ranked hits, best first; code and knowledge are ranked separately, each score on its own scale."""
 
-    results: list[CodeHit | KnowledgeResult]
+    results: list[CodeHit | KnowledgeResult] = Field(
+        description="One kind of hit: code (scope code or all) or knowledge artifacts (scope knowledge)."
+    )
+    knowledge: list[KnowledgeResult] = Field(
+        default_factory=list,
+        description="With scope all: a few knowledge-base artifacts related to the query, a separate "
+        "section (their scores are not comparable with code scores). Empty when path, language or kind "
+        "narrows the search to code.",
+    )
     took_ms: float
     dense_coverage: float | None = Field(
         None,

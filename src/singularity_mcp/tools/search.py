@@ -142,7 +142,11 @@ def register(server: MCPServer, core: Core) -> None:
         ],
         scope: Annotated[
             Literal["all", "code", "knowledge"],
-            Field(description="code: indexed codebases; knowledge: the curated knowledge base; all: both."),
+            Field(
+                description="code: indexed codebases; knowledge: the curated knowledge base; all: code hits "
+                "plus a few knowledge artifacts in a separate `knowledge` list (code only when path, "
+                "language or kind is given)."
+            ),
         ] = "all",
         path: Annotated[
             str | None, Field(description="Limit code hits to this indexed folder or a sub-folder of it.")
