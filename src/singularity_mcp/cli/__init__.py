@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import warnings
 from collections.abc import Sequence
 
 from singularity_mcp import __version__
 from singularity_mcp.cli import analyze, ask, doctor, index, kb, model, package, plan, search, serve, setup
+from singularity_mcp.cli._common import quiet_shutdown
 from singularity_mcp.config import Settings, load_settings
 from singularity_mcp.errors import ConfigError, SingularityError
 from singularity_mcp.logs import configure_logging
@@ -65,10 +64,3 @@ def log_level(command: str, verbose: int, settings: Settings) -> str:
     if command == "serve" or "log_level" in settings.model_fields_set:
         return settings.log_level
     return "WARNING"
-
-
-def quiet_shutdown() -> None:
-    """After Ctrl-C the pool and the embedded server wind down mid-query; what they log then (connection
-    warnings, cancelled tasks) is noise to someone who just asked to stop."""
-    logging.disable(logging.WARNING)
-    warnings.simplefilter("ignore")

@@ -21,7 +21,7 @@ async def code_indexer(core: Core) -> CodeIndexer:
 
     async def build(core: Core) -> CodeIndexer:
         database = await core.database()
-        return CodeIndexer(database.pool, core.embedder)
+        return CodeIndexer(database.pool, core.embedder, core.settings.data_dir / "index-rates.json")
 
     return await core.service("code_indexer", build)
 

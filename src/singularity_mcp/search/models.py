@@ -19,6 +19,11 @@ class IndexProgress(BaseModel):
     chunks_total: int = 0
     chunks_embedded: int = 0
     message: str = ""
+    eta_seconds: float | None = Field(
+        None,
+        description="Seconds left, from the rates this run measured so far (parse and embed apart) or this "
+        "machine's earlier runs; updated with every batch.",
+    )
 
 
 class PreflightSummary(BaseModel):
@@ -29,7 +34,14 @@ class PreflightSummary(BaseModel):
     files_unchanged: int
     files_to_remove: int
     by_language: dict[str, int] = Field(description="Files to (re)index per language.")
-    estimated_seconds: float = Field(description="Rough estimate for parsing plus embedding on this machine.")
+    estimated_seconds: float = Field(description="Estimate for parsing plus embedding on this machine.")
+    estimated_parse_seconds: float = 0.0
+    estimated_embed_seconds: float = Field(
+        0.0, description="Includes loading the model and vectors left unfilled by an interrupted run."
+    )
+    estimate_basis: str = Field(
+        "", description="Whether the rates were measured on this machine or are defaults."
+    )
 
 
 class IndexResult(BaseModel):
