@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from rich.console import Console
 from rich.progress import Progress
@@ -139,23 +141,30 @@ def test_cli_log_levels() -> None:
     assert log_level("search", 0, explicit) == "DEBUG"
 
 
-def test_cli_is_quiet_unless_verbose(settings: Settings, database: object) -> None:
+@pytest.mark.anyio
+async def test_cli_is_quiet_unless_verbose(settings: Settings, database: object) -> None:
     env = server_env(settings)
     del env["SINGULARITY_LOG_LEVEL"]
-    quiet = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "plan", "list"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+
+    def plan_list(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "singularity_mcp", *flags, "plan", "list"],
+            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    quiet = await anyio.to_thread.run_sync(plan_list)
     assert quiet.returncode == 0 and " INFO " not in quiet.stderr, quiet.stderr
-    loud = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "-v", "plan", "list"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    loud = await anyio.to_thread.run_sync(plan_list, "-v")
     assert loud.returncode == 0 and " INFO singularity_mcp" in loud.stderr
 
 
-def test_ctrl_c_prints_one_line(settings: Settings, database: object, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_ctrl_c_prints_one_line(settings: Settings, database: object, tmp_path: Path) -> None:
     """Interrupted while embedding (connections busy): 'interrupted', and nothing from psycopg."""
+    await anyio.to_thread.run_sync(_interrupt_an_index_run, settings, tmp_path)
+
+
+def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
     root = tmp_path / "many"
     root.mkdir()
     body = "".join(
