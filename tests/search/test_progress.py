@@ -59,6 +59,8 @@ def test_rates_learn_from_enough_work_and_persist(tmp_path: Path) -> None:
     assert second.bytes_per_chunk == 500.0  # not measured by `slower`
     cached = RunMeasurement(embedded=1000, embedded_by_model=100, embed_seconds=5)  # mostly cache hits
     assert first.learn(cached).embed_s_per_chunk == first.embed_s_per_chunk
+    load_only = rates.learn(RunMeasurement(model_load_s=0.8))  # a small run: only the model load measured
+    assert load_only.model_load_s == 0.8 and not load_only.measured
 
     path = tmp_path / "rates.json"
     assert load_rates(path) == IndexRates()

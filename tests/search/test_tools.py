@@ -55,6 +55,8 @@ async def test_index_then_search_with_progress(client: ClientSession, tmp_path: 
     assert data["chunks"] > 0 and data["vectors_filled"] == data["chunks"]
     assert progress and progress[-1][0] == 100.0
     assert any(m and "files to index" in m for _, _, m in progress)  # the pre-flight summary
+    preflight = next(m for _, _, m in progress if m and "files to index" in m)
+    assert "(parse " in preflight and ", embed " in preflight and "rates" in preflight  # the estimate's parts
     values = [v for v, _, _ in progress]
     assert all(a < b for a, b in itertools.pairwise(values)), progress  # strictly increasing (MCP)
 
