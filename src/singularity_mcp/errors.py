@@ -2,7 +2,19 @@
 
 
 class SingularityError(Exception):
-    """Base class: something the user can act on. The message says what was wrong and what to do."""
+    """Base class: something the user can act on. The message says what was wrong and what to do.
+
+    When what to do differs between the two faces (an MCP tool call vs a `singularity-mcp` command),
+    `cli` holds the message for the command line; the MCP layer uses `str(exc)`.
+    """
+
+    def __init__(self, message: str = "", *, cli: str | None = None) -> None:
+        super().__init__(message)
+        self.cli = cli
+
+    def for_cli(self) -> str:
+        """The message as a command-line user should read it."""
+        return self.cli or str(self)
 
 
 class InvalidInput(SingularityError):

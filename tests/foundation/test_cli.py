@@ -43,3 +43,14 @@ def test_bad_setting_fails_at_start_naming_the_variable(settings: Settings) -> N
     result = _cli(settings, "doctor", SINGULARITY_LOG_LEVEL="LOUD")
     assert result.returncode == 2
     assert "SINGULARITY_LOG_LEVEL" in result.stderr
+
+
+def test_doctor_prints_a_table_not_dicts(settings: Settings) -> None:
+    result = _cli(settings, "doctor", COLUMNS="120")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    database = next(line for line in lines if "│ database" in line)
+    assert "│ ok" in database and "PostgreSQL" in database and "pgvector 0.8" in database
+    assert any("│ model " in line and "│ ok" in line for line in lines)
+    assert "{'" not in result.stdout and "checksum_ok" not in result.stdout and "True" not in result.stdout
+    assert "all checks passed" in result.stdout

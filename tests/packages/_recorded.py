@@ -48,6 +48,8 @@ class Recorded:
     overrides: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     offline: bool = False
     """MockTransport only: every request fails to connect, as with no network."""
+    down: set[str] = field(default_factory=set)
+    """Services (path prefixes: pypi, npm, crates, hex, osv, ...) answering 503, as when out of reach."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def route(self, method: str, raw_path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -57,6 +59,8 @@ class Recorded:
             if path in self.overrides:
                 return self.overrides[path]
         service, _, rest = path.lstrip("/").partition("/")
+        if service in self.down:
+            return 503, {"Retry-After": "0"}, b""
         if service not in SERVICES:
             return 404, {}, b""
         if service == "osv" and method == "POST":

@@ -234,3 +234,26 @@ async def test_pypi_own_record_stands_in_when_osv_is_down(
     assert [a.id for a in result.advisories] == ["TEST-ONLY-0001"] and result.advisories_source == "pypi"
     assert {d.name for d in result.dependencies or []} == {"anyio", "sniffio"}
     assert any("advisories from PyPI's own record" in n for n in result.notes)
+
+
+async def test_unreachable_services_are_named_once(make_service: Make, recorded: Recorded) -> None:
+    recorded.down |= {"crates", "hex", "osv"}
+    result = await make_service().lookup("httpx")
+    assert result.ecosystem == "pypi"
+    assert sorted(result.unreachable) == ["Hex (hex.pm)", "OSV (osv.dev)", "crates.io"]
+    said = [n for n in result.notes if "could not be reached" in n or "not reachable" in n]
+    assert len(said) == 1 and all(label in said[0] for label in result.unreachable)
+
+
+async def test_audit_without_advisories_says_not_checked(
+    make_service: Make, recorded: Recorded, tmp_path: Path
+) -> None:
+    from singularity_mcp.tools.packages import summary
+
+    recorded.down.add("osv")
+    (tmp_path / "package.json").write_text('{"dependencies": {"express": "4.17.1", "left-pad": "^1.3.0"}}')
+    result = await make_service().audit(tmp_path)
+    assert result.audit is not None and result.audit.advisories_unchecked == 2
+    text = summary(result)
+    assert "advisories not checked" in text.splitlines()[0] and "0 with advisories" not in text
+    assert text.count("OSV (osv.dev)") == 1  # the cause, once

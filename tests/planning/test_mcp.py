@@ -196,3 +196,31 @@ async def test_sampling_decomposes_without_a_key(settings: Any, database: Any) -
         plan = await call(session, goal="Let people sign in with their Google account")
         assert plan["source"].startswith("template:")
         assert "did not answer" in plan["message"]
+
+
+async def test_done_before_prerequisites_is_refused_unless_forced(settings: Any, database: Any) -> None:
+    """The same rule as the CLI's, through the in-memory MCP client."""
+    from mcp import Client
+
+    from singularity_mcp.server import build_server
+
+    async with Client(build_server(settings)) as client:
+        plan = await call(
+            client,  # type: ignore[arg-type]
+            goal="release 3.0",
+            subtasks=[
+                {"title": "build"},
+                {"title": "test", "depends_on": [1]},
+                {"title": "ship", "depends_on": [2]},
+            ],
+        )
+        plan_id = plan["plan_id"]
+        refused = await client.call_tool("plan_task", {"plan_id": plan_id, "task_id": "3", "status": "done"})
+        assert refused.is_error
+        text = refused.content[0].text  # type: ignore[union-attr]
+        assert "task 3 waits for 2 (pending)" in text and "force=true" in text and "--force" not in text
+        plan = await call(client, plan_id=plan_id, task_id="3", status="done", force=True)  # type: ignore[arg-type]
+        assert next(t for t in plan["tasks"] if t["id"] == "3")["status"] == "done"
+        await call(client, plan_id=plan_id, task_id="1", status="done")  # type: ignore[arg-type]
+        plan = await call(client, plan_id=plan_id, task_id="2", status="done")  # type: ignore[arg-type]
+        assert plan["status"] == "done"

@@ -90,8 +90,25 @@ def test_phase_done_cascades_but_not_over_a_failure() -> None:
     with pytest.raises(InvalidInput, match="failed subtasks"):
         set_status(plan, "2", "done")
     set_status(plan, "2.1", "pending")
+    with pytest.raises(InvalidInput, match=r"task 2 waits for 1 \(pending\)"):
+        set_status(plan, "2", "done")  # its subtasks wait for 1 through the phase
+    set_status(plan, "1", "done")
     set_status(plan, "2", "done")
     assert plan.tasks["2.1"].status == plan.tasks["2.2"].status == "done"
+
+
+def test_done_waits_for_prerequisites_unless_forced() -> None:
+    plan = make_plan()
+    with pytest.raises(InvalidInput, match=r"task 3 waits for 2 \(pending\)"):
+        set_status(plan, "3", "done")
+    with pytest.raises(InvalidInput, match=r"task 2.2 waits for 1 \(pending\), 2.1 \(pending\)"):
+        set_status(plan, "2.2", "done")  # inherited from its phase, and its own
+    assert plan.tasks["3"].status == "pending"
+    changes = set_status(plan, "3", "done", force=True)
+    assert plan.tasks["3"].status == "done" and any("(forced)" in c for c in changes)
+    set_status(plan, "1", "cancelled")  # a cancelled prerequisite counts as settled
+    set_status(plan, "2.1", "done")
+    set_status(plan, "2.2", "done")
 
 
 def test_cancelled_tasks_release_their_dependents() -> None:

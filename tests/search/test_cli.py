@@ -59,7 +59,17 @@ def test_index_search_remove(settings: Settings, search_env: dict[str, str], tmp
     )
     assert human.returncode == 0 and "server/health.go" in human.stdout
 
+    # The default scope with a path is about code: no knowledge section; without one, its own section.
+    narrowed = cli(settings, search_env, "search", "retry with exponential backoff", "--path", str(root))
+    assert narrowed.returncode == 0 and "knowledge base" not in narrowed.stdout
+    assert "knowledge://" not in narrowed.stdout and "server/health.go" in narrowed.stdout
+    wide = cli(settings, search_env, "search", "retry with exponential backoff", "--top-k", "3")
+    assert wide.returncode == 0, wide.stderr
+    code_part, _, knowledge_part = wide.stdout.partition("knowledge base (ranked on its own)")
+    assert knowledge_part and "knowledge://" in knowledge_part and "knowledge://" not in code_part
+
     removed = cli(settings, search_env, "index", "--remove", str(root), "--json")
     assert removed.returncode == 0 and json.loads(removed.stdout)["files"] == 5
     gone = cli(settings, search_env, "search", "invoice", "--path", str(root), "--scope", "code")
-    assert gone.returncode == 1 and "index_codebase" in gone.stderr
+    assert gone.returncode == 1 and "run `singularity-mcp index " in gone.stderr
+    assert "index_codebase" not in gone.stderr

@@ -55,6 +55,8 @@ async def test_index_then_search_with_progress(client: ClientSession, tmp_path: 
     assert data["chunks"] > 0 and data["vectors_filled"] == data["chunks"]
     assert progress and progress[-1][0] == 100.0
     assert any(m and "files to index" in m for _, _, m in progress)  # the pre-flight summary
+    preflight = next(m for _, _, m in progress if m and "files to index" in m)
+    assert "(parse " in preflight and ", embed " in preflight and "rates" in preflight  # the estimate's parts
     values = [v for v, _, _ in progress]
     assert all(a < b for a, b in itertools.pairwise(values)), progress  # strictly increasing (MCP)
 
@@ -166,7 +168,9 @@ async def test_bad_input_is_a_tool_error(client: ClientSession, tmp_path: Path) 
     assert language.is_error and "unknown language" in language.content[0].text
 
 
-async def test_knowledge_and_all_scopes_merge_both_kinds(client: ClientSession, tmp_path: Path) -> None:
+async def test_knowledge_is_its_own_section_and_path_means_code(
+    client: ClientSession, tmp_path: Path
+) -> None:
     root = write_repo(tmp_path / "repo")
     await call(client, "index_codebase", path=str(root))
     knowledge = await call(
@@ -174,15 +178,24 @@ async def test_knowledge_and_all_scopes_merge_both_kinds(client: ClientSession, 
     )
     assert knowledge["results"] and {h["kind"] for h in knowledge["results"]} == {"knowledge"}
     assert all(h["uri"].startswith("knowledge://") for h in knowledge["results"])
-    both = await call(
-        client,
-        "semantic_search",
-        query="retry with exponential backoff",
-        scope="all",
-        path=str(root),
-        top_k=6,
+    assert knowledge["knowledge"] == []
+
+    # A path (or language, or kind) says the question is about code: no knowledge hits at all.
+    for narrowing in ({"path": str(root)}, {"language": "go"}, {"kind": "function"}):
+        narrowed = await call(
+            client,
+            "semantic_search",
+            query="retry with exponential backoff",
+            scope="all",
+            top_k=6,
+            **narrowing,
+        )
+        assert narrowed["results"] and {h["kind"] for h in narrowed["results"]} == {"code"}, narrowing
+        assert narrowed["knowledge"] == []
+    both = await call(client, "semantic_search", query="retry with exponential backoff", scope="all", top_k=6)
+    assert {h["kind"] for h in both["results"]} == {"code"}  # never merged into one ranking
+    assert 1 <= len(both["knowledge"]) <= 3 and {h["kind"] for h in both["knowledge"]} == {"knowledge"}
+    code_only = await call(
+        client, "semantic_search", query="retry with exponential backoff", scope="code", top_k=6
     )
-    kinds = [h["kind"] for h in both["results"]]
-    assert set(kinds) == {"code", "knowledge"} and len(kinds) == 6
-    code = [h for h in both["results"] if h["kind"] == "code"]
-    assert rel(code[0], root) == "server/health.go"  # the code ranking is kept within the merge
+    assert [h["path"] for h in both["results"]] == [h["path"] for h in code_only["results"]]

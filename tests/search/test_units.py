@@ -36,8 +36,16 @@ def test_walk_skips_ignored_vendored_lock_and_huge(tmp_path: Path) -> None:
     (root / "env" / "mod.py").write_text("x = 1\n")
     (root / "web" / ".gitignore").write_text("static/*.js\n!static/carousel.js\n")
     (root / "web" / "static" / "other.js").write_text("var b = 2;\n")
+    for rel in (
+        "knowledge_base/rule/x.json", "tests/recorded/pypi.json", "package.json", "tsconfig.build.json",
+        "web/.eslintrc.json", "web/app.config.json", "locales/en.JSON",
+    ):  # fmt: skip
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text('{"a": 1}\n')
     found = {f.rel_path for f in walk_root(root)}
     assert "billing/shipping.py" in found and "web/static/carousel.js" in found  # re-included
+    assert {"package.json", "tsconfig.build.json", "web/.eslintrc.json", "web/app.config.json"} <= found
+    assert not found & {"knowledge_base/rule/x.json", "tests/recorded/pypi.json", "locales/en.JSON"}
     assert not found & {
         "big.py", "app.min.js", ".venv/lib/site.py", "env/mod.py", "web/static/other.js",
         "node_modules/leftpad/index.js", "generated/skipme.py", "package-lock.json",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
-from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
+import warnings
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import FrameType
 from typing import Any, TypeVar
 
 import anyio
@@ -18,16 +22,56 @@ T = TypeVar("T")
 
 
 def run_with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
-    """Run `work(core)` on a fresh event loop and close the core afterwards."""
+    """Run `work(core)` on a fresh event loop and close the core afterwards.
+
+    Ctrl-C cancels the work and closes the core as usual, but quietly: see `quiet_shutdown`.
+    """
 
     async def runner() -> T:
-        async with asynccontextmanager(Core(settings).run)() as core:
-            return await work(core)
+        with _quiet_on_interrupt():
+            async with asynccontextmanager(Core(settings).run)() as core:
+                return await work(core)
 
     try:
         return anyio.run(runner)
     except BaseExceptionGroup as group:  # the core's task group wraps what the work raised
         raise _sole_exception(group) from None
+
+
+def quiet_shutdown() -> None:
+    """Silence logs and warnings for the rest of the process. After Ctrl-C the pool and the embedded
+    server wind down mid-query; what they say then (connections closed under them, tasks cancelled) is
+    noise to someone who asked to stop, who gets one line instead."""
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+
+
+@contextmanager
+def _quiet_on_interrupt() -> Iterator[None]:
+    """Chain `quiet_shutdown` in front of the event loop's own SIGINT handler (which cancels the work),
+    so the silence starts before the unwinding does."""
+    try:
+        loop_handler = signal.getsignal(signal.SIGINT)
+    except ValueError:  # not the main thread: no signals here
+        yield
+        return
+    if not callable(loop_handler):
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        quiet_shutdown()
+        loop_handler(signum, frame)
+
+    try:
+        signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, loop_handler)  # the loop restores the default only from its own
 
 
 def _sole_exception(group: BaseExceptionGroup) -> BaseException:

@@ -77,22 +77,79 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if problems else 0
 
 
+def _size(value: object) -> str:
+    return f"{value / 1e6:.0f} MB" if isinstance(value, int | float) else "?"
+
+
+def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(check, status, details) for the table: one line per thing a user can act on."""
+    rows = [("data dir", "", str(report.get("data_dir", "?")))]
+    database = report.get("database") or {}
+    if "error" in database:
+        rows.append(("database", "FAIL", str(database["error"])))
+    else:
+        rows.append(
+            (
+                "database",
+                "ok",
+                f"{database.get('mode', '?')} PostgreSQL {database.get('postgresql', '?')}, "
+                f"pgvector {database.get('pgvector', '?')} ({database.get('url', '?')})",
+            )
+        )
+    model = report.get("model") or {}
+    if "error" in model:
+        rows.append(("model", "FAIL", str(model["error"])))
+    else:
+        built = model.get("built")
+        checksum = {True: "checksum ok", False: "CHECKSUM MISMATCH"}.get(model.get("checksum_ok"), "")
+        state = "ok" if built and model.get("checksum_ok") is not False else "FAIL" if built else "not built"
+        details = f"{model.get('model', '?')} {model.get('variant', '')}".strip()
+        details += f", {'built' if built else 'built on first use'}"
+        details += f", {checksum}" if checksum else ""
+        if model.get("path"):
+            details += f" ({model['path']})"
+        rows.append(("model", state, details))
+        variants = model.get("variants_built") or {}
+        if isinstance(variants, dict) and variants:
+            listed = ", ".join(f"{name} {_size((info or {}).get('size'))}" for name, info in variants.items())
+            rows.append(("model builds", "", listed))
+        providers = model.get("providers") or []
+        device = f"{model.get('device', '?')}, {model.get('threads', '?')} threads"
+        device += f" via {', '.join(providers)}" if providers else ""
+        rows.append(("embedding runtime", "", device))
+        if model.get("reason"):
+            rows.append(("", "", str(model["reason"])))
+        for note in model.get("notes") or []:
+            rows.append(("", "note", str(note)))
+    languages = report.get("tree_sitter_languages")
+    if isinstance(languages, dict):
+        rows.append(("tree-sitter", "FAIL", str(languages.get("error"))))
+    else:
+        rows.append(("tree-sitter", "ok", f"{languages} languages"))
+    key = report.get("anthropic_api_key")
+    rows.append(("Anthropic API key", key or "?", "LLM tier of ask and plan (optional)"))
+    roots = report.get("allowed_roots")
+    rows.append(("allowed roots", "", ", ".join(roots) if isinstance(roots, list) else str(roots)))
+    return rows
+
+
+_STATUS_STYLE = {"ok": "green", "yes": "green", "FAIL": "bold red", "not built": "yellow", "note": "yellow"}
+
+
 def _print_human(report: dict[str, Any]) -> None:
     from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
 
     console = Console()
-    for key, value in report.items():
-        if key == "problems":
-            continue
-        if isinstance(value, dict):
-            console.print(f"[bold]{key}[/]")
-            for k, v in value.items():
-                console.print(f"  {k}: {v}")
-        else:
-            console.print(f"[bold]{key}[/]: {value}")
+    table = Table("check", "status", "details", show_lines=False)
+    for check, status, details in _rows(report):
+        style = _STATUS_STYLE.get(status)
+        table.add_row(check, f"[{style}]{status}[/]" if style else status, escape(details))
+    console.print(table)
     if report["problems"]:
         console.print("[bold red]problems[/]")
         for problem in report["problems"]:
-            console.print(f"  - {problem}")
+            console.print(f"  - {escape(problem)}")
     else:
         console.print("[bold green]all checks passed[/]")

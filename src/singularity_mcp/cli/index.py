@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import anyio
@@ -56,40 +57,70 @@ async def _main(core: Core, args: argparse.Namespace) -> int:
 
 
 async def _index_once(indexer, root: Path, force: bool, as_json: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from singularity_mcp.search._indexer import format_seconds
 
     run, new = indexer.begin(root, force)
     if as_json:
         result = await indexer.execute(run) if new else await indexer.index(root, force)
         print_json(result)
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as progress:
-        parse = progress.add_task("parse", total=None)
-        embed = progress.add_task("embed", total=None, visible=False)
+    # The bars and the log lines share one console on stderr (stdout keeps only the summary), and Rich
+    # prints log records above the live bars instead of through them.
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[eta]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        parse = progress.add_task("parse", total=None, eta="")
+        embed = progress.add_task("embed", total=None, visible=False, eta="")
         async with anyio.create_task_group() as tg:
             if new:
                 tg.start_soon(indexer.execute, run)
             announced = False
+            seen, seen_at = None, anyio.current_time()
             while not run.finished.is_set():
                 p = run.progress
+                if p is not seen:
+                    seen, seen_at = p, anyio.current_time()
+                eta = ""
+                if p.eta_seconds is not None:  # counted down between updates
+                    left = max(0.0, p.eta_seconds - (anyio.current_time() - seen_at))
+                    eta = f"about {format_seconds(left)} left"
                 if run.preflight is not None and not announced:
                     announced = True
-                    progress.console.print(p.message)
-                progress.update(parse, total=p.files_total or None, completed=p.files_done)
-                if p.phase == "dense":
+                    progress.console.print(escape(p.message))
+                dense = p.phase == "dense"
+                progress.update(
+                    parse, total=p.files_total or None, completed=p.files_done, eta="" if dense else eta
+                )
+                if dense:
+                    if not progress.tasks[embed].visible:
+                        progress.reset(embed)  # its clock starts with the embedding, not the run
                     progress.update(
-                        embed, visible=True, total=p.chunks_total or None, completed=p.chunks_embedded
+                        embed,
+                        visible=True,
+                        total=p.chunks_total or None,
+                        completed=p.chunks_embedded,
+                        eta=eta,
                     )
                 await run.wait_change(0.5)
         p = run.progress
-        progress.update(parse, total=p.files_total, completed=p.files_total)
-        progress.update(embed, visible=True, total=p.chunks_total, completed=p.chunks_embedded)
+        progress.update(parse, total=p.files_total, completed=p.files_total, eta="")
+        progress.update(embed, visible=True, total=p.chunks_total, completed=p.chunks_embedded, eta="")
     result = run.result
+    estimate = f" (estimated {format_seconds(run.preflight.estimated_seconds)})" if run.preflight else ""
     print(
         f"{result.repo}: {result.files_indexed} indexed, {result.files_unchanged} unchanged, "
         f"{result.files_removed} removed, {result.files_skipped} skipped; {result.chunks} chunks "
-        f"in {result.seconds:.1f} s"
+        f"in {format_seconds(result.seconds)}{estimate}"
     )
 
 
@@ -98,7 +129,7 @@ async def _watch(indexer, root: Path, as_json: bool) -> None:
     from watchfiles import awatch
 
     if not as_json:
-        print(f"watching {root} (Ctrl-C to stop)")
+        print(f"watching {root} (Ctrl-C to stop)", file=sys.stderr)
     async for changes in awatch(root, debounce=500, step=100):
         logger.info("%d change(s) under %s", len(changes), root)
         await _index_once(indexer, root, False, as_json)

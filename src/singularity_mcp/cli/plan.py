@@ -2,15 +2,19 @@
 
 singularity-mcp plan "add OAuth login"       create a plan (template offline, LLM with a key)
 singularity-mcp plan list                    the stored plans
-singularity-mcp plan show ID [--markdown]    the plan
+singularity-mcp plan show ID [--markdown | --mermaid]   the plan (as a checklist or a flowchart)
 singularity-mcp plan next ID                 the task to work on now
-singularity-mcp plan done ID TASK            mark a task done (also: start, fail, block, cancel, reopen)
+singularity-mcp plan done ID TASK [--force]  mark a task done (also: start, fail, block, cancel, reopen);
+                                             refused while a prerequisite is open unless --force
 singularity-mcp plan decompose ID TASK       add a level of subtasks under a task
+
+A goal that starts with a command word or looks like one ("update 1 2") must be quoted as one argument.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
@@ -28,6 +32,8 @@ _STATUS_VERBS = {
     "reopen": "pending",
 }
 _VERBS = {"list", "show", "next", "decompose", *_STATUS_VERBS}
+_USAGE = {"list": "list", "show": "show ID", "next": "next ID", "decompose": "decompose ID TASK"}
+_TASK_ID = re.compile(r"\d+(\.\d+)*")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,22 +55,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--decomposer", choices=["auto", "template", "llm"], default="auto", help="how to decompose (create)"
     )
     parser.add_argument("--note", help="a note to store with the status change")
-    parser.add_argument("--markdown", action="store_true", help="print the plan as markdown")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--force", action="store_true", help="mark a task done even though a prerequisite is still open"
+    )
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--markdown", action="store_true", help="print the plan as markdown")
+    shape.add_argument("--mermaid", action="store_true", help="print the plan's task graph as Mermaid")
+    shape.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.set_defaults(func=run)
 
 
+def _usage(verb: str) -> str:
+    return f"singularity-mcp plan {_USAGE.get(verb, verb + ' ID TASK')}"
+
+
 def _parse(words: list[str]) -> tuple[str, list[str]]:
-    """('create', [goal]) or (verb, [plan_id, task_id?]); a goal is any text that is not a verb form."""
-    verb = words[0]
-    if verb in _VERBS:
-        args = words[1:]
+    """('create', [goal]) or (verb, [plan_id, task_id?]).
+
+    A command word alone or followed by ids is a command (a wrong shape is a usage error); a single word
+    followed only by ids is an unknown command, not a goal; anything else is a goal.
+    """
+    verb, args = words[0], words[1:]
+    ids_only = all(_TASK_ID.fullmatch(a) for a in args)
+    if verb in _VERBS and (ids_only or verb == "list"):
         needed = 0 if verb == "list" else 1 if verb in ("show", "next") else 2
         if len(args) == needed and (needed == 0 or args[0].isdigit()):
             return verb, args
-        if needed and len(words) > 1 and words[1].isdigit():
-            shape = "ID" if needed == 1 else "ID TASK"
-            raise InvalidInput(f"usage: singularity-mcp plan {verb} {shape}")
+        raise InvalidInput(f"usage: {_usage(verb)}")
+    if args and ids_only and " " not in verb:
+        commands = ", ".join(sorted(_VERBS))
+        raise InvalidInput(
+            f"unknown plan command {verb!r} (commands: {commands}); to plan a goal that reads like this, "
+            f'quote it: singularity-mcp plan "{" ".join(words)[:100]}"'
+        )
     return "create", [" ".join(words)]
 
 
@@ -99,6 +122,7 @@ async def _execute(core: Core, verb: str, args: list[str], options: argparse.Nam
         args[1],
         status=_STATUS_VERBS[verb],  # type: ignore[arg-type]
         note=options.note,
+        force=options.force,
     )
 
 
@@ -119,12 +143,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(result)
         return 0
-    from singularity_mcp.planning import PlanList, plan_markdown
+    from singularity_mcp.planning import PlanList, plan_markdown, plan_mermaid
 
     if isinstance(result, PlanList):
         _print_list(result)
     elif args.markdown:
         sys.stdout.write(plan_markdown(result))
+    elif args.mermaid:
+        sys.stdout.write(plan_mermaid(result))
     else:
         _print_plan(result, verb)
     return 0
@@ -156,7 +182,7 @@ def _print_plan(view: Any, verb: str) -> None:
     from rich.table import Table
 
     console = Console()
-    if view.message:
+    if view.message and not (verb == "next" and view.next is not None):  # `next` prints the task below
         console.print(escape(view.message))
     done, total = view.progress.get("done", 0), view.progress.get("total", 0)
     console.print(f"[bold]Plan {view.plan_id}[/] ({view.status}, {done}/{total} done): {escape(view.goal)}")
@@ -179,6 +205,8 @@ def _print_plan(view: Any, verb: str) -> None:
         if verb == "next":
             if view.next.description:
                 console.print(escape(view.next.description))
+            if view.next.acceptance_criteria:
+                console.print("Done when:")
             for criterion in view.next.acceptance_criteria:
-                console.print(f"  ✓ {escape(criterion)}")
+                console.print(f"  - {escape(criterion)}")
     console.print(f"Ready: {', '.join(view.ready) or 'none'}")

@@ -33,22 +33,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print_json(result)
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.syntax import Syntax
 
     console = Console()
     for note in result.notes:
-        console.print(f"[yellow]{note}[/]")
-    for hit in result.results:
-        if hit.kind == "code":
-            where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
-            console.print(f"[bold]{where}[/] {hit.symbol or ''} [dim]{hit.score:.4f}[/]")
+        console.print(f"[yellow]{escape(note)}[/]")
+    code = [hit for hit in result.results if hit.kind == "code"]
+    knowledge = [hit for hit in result.results if hit.kind == "knowledge"] + result.knowledge
+    for hit in code:
+        where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+        console.print(f"[bold]{escape(where)}[/] {escape(hit.symbol or '')} [dim]score {hit.score:.4f}[/]")
+        console.print(
+            Syntax(hit.snippet, hit.language or "text", line_numbers=True, start_line=hit.start_line)
+        )
+    if knowledge:
+        if code:
+            console.rule("knowledge base (ranked on its own)")
+        for item in knowledge:
             console.print(
-                Syntax(hit.snippet, hit.language or "text", line_numbers=True, start_line=hit.start_line)
+                f"[bold]{escape(item.title)}[/] ({item.artifact_type}) {item.uri} "
+                f"[dim]score {item.score:.3f}[/]"
             )
-        else:
-            console.print(f"[bold]{hit.title}[/] ({hit.artifact_type}) {hit.uri} [dim]{hit.score:.4f}[/]")
-            console.print(hit.snippet)
-    if not result.results:
+            console.print(escape(item.snippet))
+    if not code and not knowledge:
         console.print("no results")
-    console.print(f"[dim]{len(result.results)} results in {result.took_ms:.0f} ms[/]")
+    summary = f"{len(code)} code hits" if args.scope != "knowledge" else f"{len(knowledge)} knowledge hits"
+    if code and knowledge:
+        summary += f", {len(knowledge)} knowledge hits"
+    console.print(f"[dim]{summary} in {result.took_ms:.0f} ms[/]")
     return 0

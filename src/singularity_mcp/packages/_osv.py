@@ -17,7 +17,8 @@ class OSVClient:
     """osv.dev's query API. Ecosystem names are OSV's (`PyPI`, `npm`, `crates.io`, `Hex`, `Go`)."""
 
     def __init__(self, base_url: str, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
-        self._http = JSONService(base_url, label="OSV (osv.dev)", transport=transport)
+        self.label = "OSV (osv.dev)"
+        self._http = JSONService(base_url, label=self.label, transport=transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

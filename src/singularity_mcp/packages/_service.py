@@ -28,6 +28,7 @@ from singularity_mcp.packages._pypi import PyPIClient
 from singularity_mcp.packages._registry import RegistryClient
 from singularity_mcp.packages._versions import satisfies, select
 from singularity_mcp.packages.models import (
+    ADVISORIES_NOT_CHECKED,
     ECOSYSTEMS,
     OSV_ECOSYSTEM,
     Advisory,
@@ -123,7 +124,7 @@ class PackageService:
         name is valid is asked at once; the package with the most releases answers, the others are listed."""
         version = check_version(version) if version else None
         if ecosystem is not None:
-            return await self._lookup_one(ecosystem, check_name(ecosystem, name), version)
+            return _say_unreachable(await self._lookup_one(ecosystem, check_name(ecosystem, name), version))
         name = name.strip()
         candidates = [e for e in ECOSYSTEMS if is_valid_name(e, name)]
         if not candidates:
@@ -167,9 +168,8 @@ class PackageService:
             primary.notes.append(
                 f"{name!r} also exists on {', '.join(o.ecosystem for o in others)}: pass ecosystem to choose"
             )
-        for eco, exc in failed.items():
-            primary.notes.append(f"{eco} not checked: {exc}")
-        return primary
+        primary.unreachable += [self.clients[e].label for e in failed]
+        return _say_unreachable(primary)
 
     async def package(self, ecosystem: Ecosystem, name: str) -> tuple[PackageFacts, datetime, bool]:
         """The cached (or fetched) package document: (facts, fetched_at, stale). Raises NotFound."""
@@ -201,8 +201,9 @@ class PackageService:
         if target:
             advisories, source, note = await self.advisories(ecosystem, facts, target)
             result.advisories, result.advisories_source = advisories, source
-            if note:
+            if note:  # OSV was out of reach
                 result.notes.append(note)
+                result.unreachable.append(self.osv.label)
         return result
 
     async def release(self, facts: PackageFacts, version: str) -> ReleaseFacts | None:
@@ -257,8 +258,8 @@ class PackageService:
         except Unavailable as exc:
             stand_in = await self._pypi_advisories(facts, version)
             if stand_in is not None:
-                return stand_in, "pypi", f"advisories from PyPI's own record (OSV: {exc})"
-            return [], None, f"advisories not checked: {exc}"
+                return stand_in, "pypi", f"advisories from PyPI's own record ({self.osv.label} out of reach)"
+            return [], None, f"{ADVISORIES_NOT_CHECKED}: {exc}"
         return _AdvisorySet.model_validate(payload or {}).advisories, "osv", None
 
     async def _pypi_advisories(self, facts: PackageFacts | None, version: str) -> list[Advisory] | None:
@@ -499,6 +500,7 @@ class PackageService:
             vulnerable=sum(1 for e in done if e.advisories),
             outdated=sum(1 for e in done if e.outdated),
             errors=sum(1 for e in done if e.error),
+            advisories_unchecked=sum(1 for e in done if e.advisories_source is None),
             truncated=truncated,
         )
         return PackageLookupResult(mode="audit", audit=report, notes=notes)
@@ -574,3 +576,14 @@ def search_text(facts: PackageFacts) -> str:
     if facts.keywords:
         text += ". Keywords: " + ", ".join(facts.keywords[:12])
     return text[:1000]
+
+
+def _say_unreachable(result: PackageLookupResult) -> PackageLookupResult:
+    """One note naming every service that could not be reached, instead of one paragraph each."""
+    result.unreachable = list(dict.fromkeys(result.unreachable))
+    if result.unreachable:
+        result.notes.append(
+            f"not reachable now: {', '.join(result.unreachable)} (check the network or try again later; "
+            "cached facts are used where there are some)"
+        )
+    return result

@@ -13,6 +13,9 @@ ECOSYSTEMS: tuple[Ecosystem, ...] = ("pypi", "npm", "crates", "hex")
 # OSV's names for our ecosystems (https://ossf.github.io/osv-schema/#affectedpackage-field), plus Go for audits.
 OSV_ECOSYSTEM = {"pypi": "PyPI", "npm": "npm", "crates": "crates.io", "hex": "Hex", "go": "Go"}
 
+ADVISORIES_NOT_CHECKED = "advisories not checked"
+"""How an audit entry's `error` starts when only its advisories could not be checked."""
+
 
 class Advisory(BaseModel):
     """One known vulnerability (OSV record) affecting the version asked about."""
@@ -122,6 +125,11 @@ class PackageLookupResult(BaseModel):
     results: list[PackageHit] | None = None
     # --- by path ---
     audit: AuditReport | None = None
+    unreachable: list[str] = Field(
+        default_factory=list,
+        description="Services that could not be reached for this answer (said once in `notes`; cached "
+        "facts stand in where there are some).",
+    )
     notes: list[str] = Field(default_factory=list)
 
 
@@ -169,6 +177,8 @@ class AuditReport(BaseModel):
     vulnerable: int
     outdated: int
     errors: int
+    advisories_unchecked: int = 0
+    """Dependencies whose advisories could not be checked: `vulnerable` counts only the others."""
     truncated: bool = False
 
 

@@ -7,6 +7,7 @@ in one transaction.
 from singularity_mcp.planning._decompose import Decomposer, Decomposition
 from singularity_mcp.planning._llm import llm_request, parse_decomposition
 from singularity_mcp.planning._markdown import plan_markdown
+from singularity_mcp.planning._mermaid import plan_mermaid
 from singularity_mcp.planning._planner import (
     create_plan,
     decompose_task,
@@ -43,6 +44,7 @@ __all__ = [
     "next_task",
     "parse_decomposition",
     "plan_markdown",
+    "plan_mermaid",
     "plan_view",
     "rank_templates",
     "refresh",

@@ -37,7 +37,9 @@ def add_subtasks(
         parent = plan.task(parent_id)
         if parent.status in ("done", "cancelled"):
             raise InvalidInput(
-                f"task {parent_id} is {parent.status}; reopen it (status 'pending') before decomposing it"
+                f"task {parent_id} is {parent.status}; reopen it (status 'pending') before decomposing it",
+                cli=f"task {parent_id} is {parent.status}; reopen it "
+                f"(`singularity-mcp plan reopen {plan.plan_id} {parent_id}`) before decomposing it",
             )
 
     siblings = plan.children(parent_id)

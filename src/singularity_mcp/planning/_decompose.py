@@ -82,7 +82,10 @@ class Decomposer:
                 raise InvalidInput(
                     f"no decomposition template fits {goal[:120]!r} (closest: {best.template.artifact_id}) and no "
                     "LLM is configured: pass subtasks=[{title, ...}, ...], or decomposer='template' to use "
-                    "the closest template anyway"
+                    "the closest template anyway",
+                    cli=f"no decomposition template fits {goal[:120]!r} (closest: "
+                    f"{best.template.artifact_id}) and no LLM is configured: add --decomposer template to use "
+                    "the closest template anyway, or set ANTHROPIC_API_KEY",
                 )
             notes = [
                 f"template {best.template.artifact_id} (score {best.score:.2f}"
@@ -106,7 +109,9 @@ class Decomposer:
         if self._llm is None:
             raise NotConfigured(
                 "LLM decomposition needs an Anthropic API key (ANTHROPIC_API_KEY); "
-                "use decomposer='template' or pass subtasks"
+                "use decomposer='template' or pass subtasks",
+                cli="LLM decomposition needs an Anthropic API key (ANTHROPIC_API_KEY); "
+                "use --decomposer template",
             )
         try:
             specs, model, repairs = await decompose_with_llm(
@@ -116,7 +121,9 @@ class Decomposer:
             if method == "llm" or not matches:
                 raise Unavailable(
                     f"the LLM's decomposition was unusable twice ({exc}); retry, use decomposer='template', "
-                    "or pass subtasks"
+                    "or pass subtasks",
+                    cli=f"the LLM's decomposition was unusable twice ({exc}); retry, or use "
+                    "--decomposer template",
                 ) from exc
             logger.warning("LLM decomposition refused (%s); using the best template", exc)
             fallback = await self.decompose(goal, context, method="template")

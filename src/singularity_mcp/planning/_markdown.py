@@ -44,8 +44,9 @@ def plan_markdown(view: PlanView) -> str:
             details.append(f"confidence {task.confidence:.2f}")
         indent = "  " * task.depth
         lines.append(f"{indent}- {_MARK[task.status]} **{task.id}** {task.title} _({'; '.join(details)})_")
+        tick = "[x]" if task.status == "done" else "[ ]"  # met only once the task is done
         for criterion in task.acceptance_criteria:
-            lines.append(f"{indent}  - ✓ {criterion}")
+            lines.append(f"{indent}  - {tick} {criterion}")
         if task.note:
             lines.append(f"{indent}  - note: {task.note}")
     lines += ["", f"Order: {' → '.join(view.order)}"]

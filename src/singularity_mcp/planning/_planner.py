@@ -128,7 +128,11 @@ async def decomposition_target(
         current = await _store.load_plan(conn, plan_id)
     task = current.task(task_id)
     if task.status in ("done", "cancelled"):
-        raise InvalidInput(f"task {task_id} is {task.status}; reopen it (status 'pending') to decompose it")
+        raise InvalidInput(
+            f"task {task_id} is {task.status}; reopen it (status 'pending') to decompose it",
+            cli=f"task {task_id} is {task.status}; reopen it "
+            f"(`singularity-mcp plan reopen {plan_id} {task_id}`) to decompose it",
+        )
     if not adding and not current.is_leaf(task_id):
         raise InvalidInput(
             f"task {task_id} already has subtasks; pass `subtasks` to add more, or decompose one of them"
@@ -153,8 +157,11 @@ async def update_task(
     estimate_hours: float | None = None,
     not_before: datetime | None = None,
     note: str | None = None,
+    force: bool = False,
 ) -> PlanView:
-    """Change one task (status with propagation, dependencies with the cycle check, fields); all or nothing."""
+    """Change one task (status with propagation, dependencies with the cycle check, fields); all or nothing.
+
+    Marking a task done while a prerequisite is open is refused unless `force`."""
     if not (status or add_depends_on or remove_depends_on or priority or note is not None) and (
         estimate_hours is None and not_before is None
     ):
@@ -178,7 +185,7 @@ async def update_task(
             task.not_before = as_utc(not_before)
             changes.append(f"{task_id}: not before {task.not_before.isoformat()}")
         if status is not None:
-            changes += set_status(plan, task_id, status, note=note)
+            changes += set_status(plan, task_id, status, note=note, force=force)
         else:
             if note is not None:
                 task.note = note

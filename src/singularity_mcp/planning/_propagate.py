@@ -10,26 +10,44 @@ from __future__ import annotations
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.planning.graph import effective_dependencies
-from singularity_mcp.planning.models import Plan, TaskStatus, task_sort_key
+from singularity_mcp.planning.models import SATISFIED, Plan, TaskStatus, task_sort_key
 
 FAILURE_FACTOR = 0.7
 """Each failed task underneath multiplies a phase's confidence by this."""
 
 
-def set_status(plan: Plan, task_id: str, status: TaskStatus, note: str | None = None) -> list[str]:
-    """Set one task's status, then propagate. Returns a line per change, for the caller's message."""
+def set_status(
+    plan: Plan, task_id: str, status: TaskStatus, note: str | None = None, *, force: bool = False
+) -> list[str]:
+    """Set one task's status, then propagate. Returns a line per change, for the caller's message.
+
+    Marking a task done while one of its prerequisites is still open is refused unless `force`: the plan
+    would then say work is finished that, by its own order, could not have been.
+    """
     task = plan.task(task_id)
     changes: list[str] = []
     subtree = plan.descendants(task_id)
     if subtree:
         _check_phase_change(plan, task_id, status, subtree)
-        if status in ("done", "cancelled"):
-            for tid in subtree:
-                sub = plan.tasks[tid]
-                if sub.status not in ("done", "cancelled"):
-                    changes.append(f"{tid}: {sub.status} -> {status} (with its phase {task_id})")
-                    sub.status = status
-                    sub.blocked_by = []
+    if status == "done" and task.status != "done":
+        open_deps = open_prerequisites(plan, task_id)
+        if open_deps and not force:
+            listed = ", ".join(f"{d} ({plan.tasks[d].status})" for d in open_deps[:10])
+            raise InvalidInput(
+                f"task {task_id} waits for {listed}: finish those first, or pass force=true to mark it "
+                "done anyway",
+                cli=f"task {task_id} waits for {listed}: finish those first, or add --force to mark it "
+                "done anyway",
+            )
+        if open_deps:
+            changes.append(f"{task_id}: marked done before its prerequisites {', '.join(open_deps)} (forced)")
+    if subtree and status in ("done", "cancelled"):
+        for tid in subtree:
+            sub = plan.tasks[tid]
+            if sub.status not in ("done", "cancelled"):
+                changes.append(f"{tid}: {sub.status} -> {status} (with its phase {task_id})")
+                sub.status = status
+                sub.blocked_by = []
     if task.status != status:
         changes.append(f"{task_id}: {task.status} -> {status}")
     task.status = status
@@ -40,13 +58,27 @@ def set_status(plan: Plan, task_id: str, status: TaskStatus, note: str | None = 
     return changes
 
 
+def open_prerequisites(plan: Plan, task_id: str) -> list[str]:
+    """Prerequisites of `task_id` (its own, inherited, and those of its subtasks outside its subtree) that
+    are neither done nor cancelled, in plan order."""
+    inside = {task_id, *plan.descendants(task_id)}
+    found: set[str] = set()
+    for tid in inside:
+        for dep in effective_dependencies(plan, tid):
+            if dep not in inside and plan.tasks[dep].status not in SATISFIED:
+                found.add(dep)
+    return sorted(found, key=task_sort_key)
+
+
 def _check_phase_change(plan: Plan, task_id: str, status: TaskStatus, subtree: list[str]) -> None:
     if status == "done":
         failed = [t for t in subtree if plan.tasks[t].status == "failed"]
         if failed:
             raise InvalidInput(
                 f"task {task_id} has failed subtasks ({', '.join(failed)}): reopen them (status 'pending') "
-                "or cancel them before marking the phase done"
+                "or cancel them before marking the phase done",
+                cli=f"task {task_id} has failed subtasks ({', '.join(failed)}): reopen them "
+                "(`singularity-mcp plan reopen PLAN TASK`) or cancel them before marking the phase done",
             )
     if status == "pending" and plan.tasks[task_id].status in ("done", "cancelled"):
         raise InvalidInput(

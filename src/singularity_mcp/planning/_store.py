@@ -31,7 +31,9 @@ async def load_plan(conn: AsyncConnection, plan_id: int, *, lock: bool = False) 
     if row is None:
         raise NotFound(
             f"no plan {plan_id}: call plan_task with action='create' and a goal, "
-            "or read plan://plans for the existing plans"
+            "or read plan://plans for the existing plans",
+            cli=f"no plan {plan_id}: `singularity-mcp plan list` shows the plans, "
+            '`singularity-mcp plan "your goal"` makes one',
         )
     plan = Plan(**row)
     await cur.execute(f"SELECT {_TASK_COLUMNS} FROM plan_tasks WHERE plan_id = %s", (plan_id,))

@@ -93,7 +93,9 @@ class Plan(BaseModel):
             known = ", ".join(sorted(self.tasks, key=task_sort_key)[:30]) or "none"
             raise NotFound(
                 f"plan {self.plan_id} has no task {task_id!r} (tasks: {known}); "
-                "call plan_task with action='get' to see the plan"
+                "call plan_task with action='get' to see the plan",
+                cli=f"plan {self.plan_id} has no task {task_id!r} (tasks: {known}); "
+                f"`singularity-mcp plan show {self.plan_id}` shows the plan",
             ) from None
 
     def children(self, task_id: str | None) -> list[Task]:

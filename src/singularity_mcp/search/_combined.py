@@ -9,7 +9,7 @@ import anyio
 from singularity_mcp.errors import InvalidInput, NotIndexed, Unavailable
 from singularity_mcp.paths import allowed_roots, resolve_allowed
 from singularity_mcp.search._indexer import CodeIndexer
-from singularity_mcp.search._searcher import MAX_TOP_K, RRF_K, check_query, search_code
+from singularity_mcp.search._searcher import MAX_TOP_K, check_query, search_code
 from singularity_mcp.search.models import KnowledgeResult, SearchResult
 
 if TYPE_CHECKING:
@@ -21,9 +21,13 @@ async def code_indexer(core: Core) -> CodeIndexer:
 
     async def build(core: Core) -> CodeIndexer:
         database = await core.database()
-        return CodeIndexer(database.pool, core.embedder)
+        return CodeIndexer(database.pool, core.embedder, core.settings.data_dir / "index-rates.json")
 
     return await core.service("code_indexer", build)
+
+
+KNOWLEDGE_BESIDE_CODE = 3
+"""Knowledge artifacts listed beside code hits when scope is "all" (their own section, their own scale)."""
 
 
 async def search_everything(
@@ -36,7 +40,13 @@ async def search_everything(
     top_k: int,
     kind: str | None = None,
 ) -> SearchResult:
-    """Code, knowledge or both, fused by rank. Code hits come only from inside the allowed roots."""
+    """Code, knowledge or both — never merged into one ranking. Code hits come only from inside the
+    allowed roots.
+
+    `results` holds one kind: code hits (scope "code" or "all") or knowledge hits (scope "knowledge").
+    With scope "all", up to `KNOWLEDGE_BESIDE_CODE` knowledge hits come separately in `knowledge`, unless
+    `path`, `language` or `kind` narrows the search to code (then the search is about code only).
+    """
     query = check_query(query)
     if not 1 <= top_k <= MAX_TOP_K:
         raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
@@ -44,6 +54,7 @@ async def search_everything(
     code = None
     knowledge: list[KnowledgeResult] = []
     notes: list[str] = []
+    narrowed_to_code = bool(path or language or kind)
     if scope in ("code", "all"):
         database = await core.database()
         root = resolve_allowed(path, core.settings) if path else None
@@ -55,8 +66,11 @@ async def search_everything(
         except Exception as exc:
             if scope == "code" or path or not isinstance(exc, NotIndexed):
                 raise
-            notes.append("no codebase is indexed yet (call index_codebase to search code too)")
-    if scope in ("knowledge", "all"):
+            notes.append(
+                "no codebase is indexed yet: index one to search code too "
+                "(index_codebase, or `singularity-mcp index FOLDER`)"
+            )
+    if scope == "knowledge" or (scope == "all" and not narrowed_to_code):
         try:
             from singularity_mcp.knowledge import search_knowledge
         except ImportError as exc:
@@ -64,25 +78,16 @@ async def search_everything(
                 raise Unavailable("the knowledge base is not available in this installation") from exc
             notes.append("the knowledge base is not available in this installation")
         else:
+            wanted = top_k if scope == "knowledge" else min(top_k, KNOWLEDGE_BESIDE_CODE)
             hits = await search_knowledge(
-                core, query, artifact_type=artifact_type, language=language, top_k=top_k
+                core, query, artifact_type=artifact_type, language=language, top_k=wanted
             )
             knowledge = [KnowledgeResult.model_validate(h, from_attributes=True) for h in hits]
     if code is not None:
         notes = code.notes + notes
-    code_hits = code.results if code is not None else []
-    if scope == "all" and code_hits and knowledge:
-        ranked: dict[int, float] = {}
-        items = [*code_hits, *knowledge]
-        for ranking in (code_hits, knowledge):
-            for rank, hit in enumerate(ranking, start=1):
-                ranked[id(hit)] = 1.0 / (RRF_K + rank)
-        items.sort(key=lambda h: -ranked[id(h)])
-        results = items[:top_k]
-    else:
-        results = [*code_hits, *knowledge][:top_k]
     return SearchResult(
-        results=results,
+        results=knowledge if scope == "knowledge" else (code.results if code is not None else []),
+        knowledge=knowledge if scope == "all" else [],
         took_ms=round((anyio.current_time() - started) * 1000, 2),
         dense_coverage=code.dense_coverage if code is not None else None,
         notes=notes,

@@ -23,6 +23,14 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.search import _store
 from singularity_mcp.search._files import PreparedFile, embedding_text, prepare_file
+from singularity_mcp.search._rates import (
+    EMBED_BYTES_CAP,
+    IndexRates,
+    RunMeasurement,
+    live_eta,
+    load_rates,
+    save_rates,
+)
 from singularity_mcp.search._walk import FoundFile, walk_root
 from singularity_mcp.search.models import IndexProgress, IndexResult, PreflightSummary
 
@@ -33,10 +41,6 @@ logger = logging.getLogger(__name__)
 
 FILE_BATCH = 48
 EMBED_BATCH = 128
-# Rough rates for the pre-flight estimate (2-core laptop): parsing per file, embedding per chunk.
-SECONDS_PER_FILE = 0.01
-SECONDS_PER_CHUNK = 0.02
-BYTES_PER_CHUNK = 900
 
 EmbedderFactory = Callable[[], Awaitable["Embedder"]]
 
@@ -56,11 +60,20 @@ class IndexRun:
     files_removed: int = 0
     files_skipped: int = 0
     vectors_filled: int = 0
+    rates: IndexRates = field(default_factory=IndexRates)
+    """This machine's measured rates (the estimate's basis)."""
+    measured: RunMeasurement = field(default_factory=RunMeasurement)
     finished: anyio.Event = field(default_factory=anyio.Event)
     _changed: anyio.Event = field(default_factory=anyio.Event)
 
     def update(self, **changes: object) -> None:
-        self.progress = self.progress.model_copy(update=changes)
+        progress = self.progress.model_copy(update=changes)
+        if progress.phase == "dense":
+            pending = max(0, progress.chunks_total - progress.chunks_embedded)
+        else:
+            pending = self.measured.pending_before + progress.chunks_total
+        eta = live_eta(self.rates, self.measured, phase=progress.phase, chunks_pending=pending)
+        self.progress = progress.model_copy(update={"eta_seconds": eta})
         self._changed.set()
         self._changed = anyio.Event()
 
@@ -92,9 +105,13 @@ class IndexRun:
 class CodeIndexer:
     """Runs index jobs, at most one per root (a second request joins the running one)."""
 
-    def __init__(self, pool: AsyncConnectionPool, embedder: EmbedderFactory) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, embedder: EmbedderFactory, rates_path: Path | None = None
+    ) -> None:
         self.pool = pool
         self.embedder = embedder
+        self.rates_path = rates_path
+        """Where this machine's measured index rates are kept (None: defaults, nothing learned)."""
         self.runs: dict[Path, IndexRun] = {}
 
     def running(self, root: Path) -> IndexRun | None:
@@ -106,7 +123,7 @@ class CodeIndexer:
         current = self.running(root)
         if current is not None:
             return current, False
-        run = IndexRun(root=root, force=force)
+        run = IndexRun(root=root, force=force, rates=load_rates(self.rates_path))
         self.runs[root] = run
         return run, True
 
@@ -123,6 +140,9 @@ class CodeIndexer:
         finally:
             run.finished.set()
             run.update()
+        learned = run.rates.learn(run.measured)
+        if learned != run.rates:
+            await anyio.to_thread.run_sync(save_rates, self.rates_path, learned)
         return run.result
 
     async def index(self, root: Path, force: bool = False) -> IndexResult:
@@ -143,7 +163,8 @@ async def _root_lock(pool: AsyncConnectionPool, root_id: int, path: str):
         if not (await cur.fetchone())[0]:
             raise Unavailable(
                 f"another singularity-mcp process is indexing {path} right now; "
-                "call index_status to follow it, or retry when it finishes"
+                "call index_status to follow it, or retry when it finishes",
+                cli=f"another singularity-mcp process is indexing {path} right now; retry when it finishes",
             )
         try:
             yield
@@ -205,18 +226,29 @@ def _scan(
     return to_read, unchanged, removed
 
 
-def _preflight(to_read: list[FoundFile], unchanged: int, removed: list[str]) -> PreflightSummary:
+def _preflight(
+    to_read: list[FoundFile], unchanged: int, removed: list[str], rates: IndexRates, pending: int
+) -> PreflightSummary:
     from singularity_mcp.analysis import detect_language
 
     languages = Counter(detect_language(f.rel_path) or "other" for f in to_read)
-    chunks = sum(f.size for f in to_read) / BYTES_PER_CHUNK
+    source_bytes = sum(f.size for f in to_read)
+    chunks = pending + rates.chunks_in(source_bytes)
+    basis = (
+        f"rates measured on this machine ({rates.measured_runs} run{'s' if rates.measured_runs > 1 else ''})"
+        if rates.measured
+        else "default rates of a 2-core machine (this machine's are measured from its first run)"
+    )
     return PreflightSummary(
         files_seen=len(to_read) + unchanged,
         files_to_index=len(to_read),
         files_unchanged=unchanged,
         files_to_remove=len(removed),
         by_language=dict(languages.most_common()),
-        estimated_seconds=round(len(to_read) * SECONDS_PER_FILE + chunks * SECONDS_PER_CHUNK, 1),
+        estimated_seconds=round(rates.parse_seconds(source_bytes) + rates.embed_seconds(chunks), 1),
+        estimated_parse_seconds=round(rates.parse_seconds(source_bytes), 1),
+        estimated_embed_seconds=round(rates.embed_seconds(chunks), 1),
+        estimate_basis=basis,
     )
 
 
@@ -226,7 +258,12 @@ async def _lexical_phase(
     """Scan, then parse and store changed files batch by batch; return whether anything changed."""
     known = await _store.known_files(pool, root_id)
     to_read, unchanged, removed = await anyio.to_thread.run_sync(_scan, root, known, force)
-    run.preflight = await anyio.to_thread.run_sync(_preflight, to_read, unchanged, removed)
+    measured = run.measured
+    measured.pending_before = await _store.count_pending(pool, [root_id])
+    measured.bytes_total = sum(f.size for f in to_read)
+    run.preflight = await anyio.to_thread.run_sync(
+        _preflight, to_read, unchanged, removed, run.rates, measured.pending_before
+    )
     run.files_unchanged = unchanged
     total = len(to_read)
     run.update(phase="lexical", files_total=total, files_done=0, message=describe_preflight(run.preflight))
@@ -237,9 +274,11 @@ async def _lexical_phase(
             await _store.delete_files(conn, root_id, removed)
         run.files_removed = len(removed)
     chunks_written = 0
+    measured.parse_started = time.monotonic()
     for start in range(0, total, FILE_BATCH):
         batch = to_read[start : start + FILE_BATCH]
         prepared = await anyio.to_thread.run_sync(_prepare_batch, root, batch, known, force)
+        measured.chunked_bytes += sum(f.size for f in prepared if f.chunks is not None and not f.skipped)
         keep: list[PreparedFile] = []
         gone: list[str] = []
         for f in prepared:
@@ -258,6 +297,9 @@ async def _lexical_phase(
             chunks_written += await _store.write_files(conn, root_id, keep)
         changed = changed or bool(gone) or any(f.chunks is not None for f in keep)
         done = min(start + FILE_BATCH, total)
+        measured.bytes_done += sum(f.size for f in batch)
+        measured.chunks_written = chunks_written
+        measured.parse_seconds = time.monotonic() - measured.parse_started
         run.update(files_done=done, chunks_total=chunks_written, message=f"parsed {done}/{total} files")
         await _store.set_root(pool, root_id, files_done=done)
     return changed
@@ -283,7 +325,11 @@ async def _dense_phase(
         return
     from singularity_mcp.embedding import embed_cached
 
+    loading = time.monotonic()
     embedder = await embedder_factory()
+    if time.monotonic() - loading > 0.2:  # loaded now, not already in memory
+        run.measured.model_load_s = time.monotonic() - loading
+    counting = _CountingEmbedder(embedder)
     if row.embedding_model != embedder.model_id:
         if row.embedding_model is not None:
             logger.info("%s: embedding model changed to %s, re-embedding", row.path, embedder.model_id)
@@ -291,22 +337,53 @@ async def _dense_phase(
         pending = await _store.count_pending(pool, [row.id])
     total = run.progress.chunks_total or pending
     embedded = max(0, total - pending)
+    measured = run.measured
+    measured.embed_bytes_total = await _store.pending_text_bytes(pool, row.id, EMBED_BYTES_CAP)
+    measured.embed_started = time.monotonic()
     run.update(chunks_embedded=embedded, message=f"embedding {pending} chunks")
     while True:
         rows = await _store.pending_chunks(pool, row.id, EMBED_BATCH)
         if not rows:
             break
         texts = [embedding_text(rel, symbol, content) for _, rel, symbol, content in rows]
-        vectors = await embed_cached(pool, embedder, texts)
+        vectors = await embed_cached(pool, counting, texts)
         await _store.store_vectors(pool, [r[0] for r in rows], vectors)
         embedded += len(rows)
         run.vectors_filled += len(rows)
+        measured.embed_bytes_done += sum(min(len(content.encode()), EMBED_BYTES_CAP) for *_, content in rows)
+        measured.embedded = run.vectors_filled
+        measured.embedded_by_model = counting.embedded
+        measured.embed_seconds = time.monotonic() - measured.embed_started
         run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
+
+
+class _CountingEmbedder:
+    """The embedder, counting the texts it really embeds (the embedding cache answers the others)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+        self.embedded = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    async def embed(self, texts: list[str]) -> object:
+        vectors = await self._inner.embed(texts)
+        self.embedded += len(texts)
+        return vectors
 
 
 def describe_preflight(preflight: PreflightSummary) -> str:
     languages = ", ".join(f"{n} {lang}" for lang, n in list(preflight.by_language.items())[:6])
     return (
         f"{preflight.files_to_index} files to index ({languages or 'none'}), {preflight.files_unchanged} "
-        f"unchanged, {preflight.files_to_remove} removed; about {preflight.estimated_seconds:.0f} s"
+        f"unchanged, {preflight.files_to_remove} removed; about {format_seconds(preflight.estimated_seconds)} "
+        f"(parse {format_seconds(preflight.estimated_parse_seconds)}, embed "
+        f"{format_seconds(preflight.estimated_embed_seconds)}; {preflight.estimate_basis})"
     )
+
+
+def format_seconds(seconds: float) -> str:
+    """'8 s', '2 min 5 s'."""
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"

@@ -120,7 +120,8 @@ async def resolve_scope(
         if not roots:
             where = " inside the allowed roots" if indexed else ""
             raise NotIndexed(
-                f"nothing is indexed{where} yet: call index_codebase with the folder to search first"
+                f"nothing is indexed{where} yet: call index_codebase with the folder to search first",
+                cli=f"nothing is indexed{where} yet: run `singularity-mcp index FOLDER` first",
             )
         narrowed = len(whole) < len(indexed)
         return Scope(roots, tuple(whole), tuple(parts), lang, kind, filtered=bool(lang or kind or narrowed))
@@ -136,7 +137,9 @@ async def resolve_scope(
     shown = ", ".join(r.path for r in indexed[:5] if allowed.admits(r.path))
     hint = f" (indexed: {shown})" if shown else ""
     raise NotIndexed(
-        f"{quoted(str(path))} is not inside an indexed folder{hint}; call index_codebase on it first"
+        f"{quoted(str(path))} is not inside an indexed folder{hint}; call index_codebase on it first",
+        cli=f"{quoted(str(path))} is not inside an indexed folder{hint}; "
+        f"run `singularity-mcp index {quoted(str(path))}` first",
     )
 
 

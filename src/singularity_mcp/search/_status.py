@@ -39,7 +39,10 @@ async def index_status(
     if path is not None and not rows:
         run = indexer.running(path) if indexer else None
         if run is None:
-            raise NotIndexed(f"{path} is not indexed: call index_codebase with this path first")
+            raise NotIndexed(
+                f"{path} is not indexed: call index_codebase with this path first",
+                cli=f"{path} is not indexed: run `singularity-mcp index {path}` first",
+            )
         starting = RootStatus(
             repo=str(path), state="indexing", running_here=True, files=0, chunks=0, chunks_embedded=0,
             languages={}, progress=run.progress,
@@ -100,5 +103,8 @@ async def remove_root(pool: AsyncConnectionPool, path: Path) -> int:
         (files,) = await cur.fetchone()
         cur = await conn.execute("DELETE FROM code_roots WHERE path = %s RETURNING id", (str(path),))
         if await cur.fetchone() is None:
-            raise NotIndexed(f"{path} is not indexed; index_status lists the indexed folders")
+            raise NotIndexed(
+                f"{path} is not indexed; index_status lists the indexed folders",
+                cli=f"{path} is not indexed, so there is nothing to remove",
+            )
     return files

@@ -163,6 +163,17 @@ async def pending_chunks(
         return await cur.fetchall()
 
 
+async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) -> int:
+    """Bytes of chunk text still to embed, each chunk counted up to `cap` (what the model reads of it)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT coalesce(sum(least(octet_length(content), %s)), 0) FROM code_chunks "
+            "WHERE root_id = %s AND embedding IS NULL",
+            (cap, root_id),
+        )
+        return int((await cur.fetchone())[0])
+
+
 async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: np.ndarray) -> None:
     async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         await cur.executemany(

@@ -32,6 +32,32 @@ EXCLUDED_FILES = frozenset(
     }
 )  # fmt: skip
 EXCLUDED_SUFFIXES = (".min.js", ".min.css", ".min.mjs", ".map", ".bundle.js", ".lock", ".pyc")
+# `*.json` is data far more often than code: fixtures, recorded responses, locale tables, generated
+# schemas, benchmark results, knowledge-base artifacts (which knowledge search already serves, on its own
+# scale). Its chunks carry no symbols and crowd code out of the results. The JSON people do search for is
+# a project's manifest or a tool's configuration, so those names stay in.
+JSON_CONFIG_NAMES = frozenset(
+    {
+        "package.json", "composer.json", "jsconfig.json", "deno.json", "app.json", "angular.json", "nx.json",
+        "project.json", "workspace.json", "turbo.json", "lerna.json", "vercel.json", "firebase.json",
+        "manifest.json", "devcontainer.json", ".devcontainer.json", "biome.json", "renovate.json",
+        "pyrightconfig.json", "cdk.json", "global.json", "nodemon.json", "launchsettings.json",
+    }
+)  # fmt: skip
+JSON_CONFIG_PREFIXES = ("tsconfig", "appsettings")  # tsconfig.build.json, appsettings.Development.json
+JSON_CONFIG_SUFFIXES = (".config.json", "rc.json")  # app.config.json, .eslintrc.json, .prettierrc.json
+
+
+def is_json_data(name: str) -> bool:
+    """A `.json` file that is data rather than a manifest or configuration (not indexed as code)."""
+    lower = name.lower()
+    if not lower.endswith(".json"):
+        return False
+    return not (
+        lower in JSON_CONFIG_NAMES
+        or lower.startswith(JSON_CONFIG_PREFIXES)
+        or lower.endswith(JSON_CONFIG_SUFFIXES)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +112,7 @@ def walk_root(root: Path) -> Iterator[FoundFile]:
             kept.append(name)
         dirs[:] = kept
         for name in sorted(files):
-            if name in EXCLUDED_FILES or name.endswith(EXCLUDED_SUFFIXES):
+            if name in EXCLUDED_FILES or name.endswith(EXCLUDED_SUFFIXES) or is_json_data(name):
                 continue
             rel = prefix + name
             if ignored(rel, False):

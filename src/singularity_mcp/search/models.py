@@ -22,6 +22,11 @@ class IndexProgress(BaseModel):
     chunks_total: int = 0
     chunks_embedded: int = 0
     message: str = ""
+    eta_seconds: float | None = Field(
+        None,
+        description="Seconds left, from the rates this run measured so far (parse and embed apart) or this "
+        "machine's earlier runs; updated with every batch.",
+    )
 
 
 class PreflightSummary(BaseModel):
@@ -32,7 +37,14 @@ class PreflightSummary(BaseModel):
     files_unchanged: int
     files_to_remove: int
     by_language: dict[str, int] = Field(description="Files to (re)index per language.")
-    estimated_seconds: float = Field(description="Rough estimate for parsing plus embedding on this machine.")
+    estimated_seconds: float = Field(description="Estimate for parsing plus embedding on this machine.")
+    estimated_parse_seconds: float = 0.0
+    estimated_embed_seconds: float = Field(
+        0.0, description="Includes loading the model and vectors left unfilled by an interrupted run."
+    )
+    estimate_basis: str = Field(
+        "", description="Whether the rates were measured on this machine or are defaults."
+    )
 
 
 class IndexResult(BaseModel):
@@ -101,9 +113,17 @@ class KnowledgeResult(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """Ranked hits, best first."""
+    """Ranked hits, best first; code and knowledge are ranked separately, each score on its own scale."""
 
-    results: list[CodeHit | KnowledgeResult]
+    results: list[CodeHit | KnowledgeResult] = Field(
+        description="One kind of hit: code (scope code or all) or knowledge artifacts (scope knowledge)."
+    )
+    knowledge: list[KnowledgeResult] = Field(
+        default_factory=list,
+        description="With scope all: a few knowledge-base artifacts related to the query, a separate "
+        "section (their scores are not comparable with code scores). Empty when path, language or kind "
+        "narrows the search to code.",
+    )
     took_ms: float
     dense_coverage: float | None = Field(
         None,

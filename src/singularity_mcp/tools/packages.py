@@ -10,7 +10,7 @@ from pydantic import Field
 
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput
-from singularity_mcp.packages.models import PackageLookupResult
+from singularity_mcp.packages.models import ADVISORIES_NOT_CHECKED, AuditEntry, PackageLookupResult
 from singularity_mcp.tools._common import tool_errors, trim
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ def summary(result: PackageLookupResult) -> str:
             lines.append(f"{len(result.advisories)} advisories: {ids}")
         elif result.advisories_source:
             lines.append(f"no known advisories ({result.advisories_source})")
+        else:
+            lines.append("advisories: not checked")
         if result.dependencies is not None:
             lines.append(f"{len(result.dependencies)} dependencies")
     elif result.mode == "search":
@@ -66,11 +68,30 @@ def summary(result: PackageLookupResult) -> str:
     else:
         audit = result.audit
         assert audit is not None
+        total, unchecked = len(audit.dependencies), audit.advisories_unchecked
+        if total and unchecked == total:
+            advisories = "advisories not checked"
+        elif unchecked:
+            advisories = f"{audit.vulnerable} of the {total - unchecked} checked with advisories ({unchecked} not checked)"
+        else:
+            advisories = f"{audit.vulnerable} with advisories"
         lines = [
-            f"{len(audit.dependencies)} dependencies in {', '.join(audit.manifests)}: "
-            f"{audit.vulnerable} with advisories, {audit.outdated} outdated, {audit.errors} not checked"
+            f"{total} dependencies in {', '.join(audit.manifests)}: {advisories}, {audit.outdated} outdated, "
+            f"{audit.errors} not fully checked"
         ]
-        flagged = [d for d in audit.dependencies if d.advisories or d.outdated or d.deprecated or d.error]
+        # The advisory service being out of reach is one cause: said once, not once per dependency.
+        advisory_errors = [
+            d.error for d in audit.dependencies if d.error and d.error.startswith(ADVISORIES_NOT_CHECKED)
+        ]
+        if advisory_errors:
+            lines.append(trim(advisory_errors[0], 240))
+
+        def own_error(d: AuditEntry) -> str | None:
+            return None if d.error is None or d.error.startswith(ADVISORIES_NOT_CHECKED) else d.error
+
+        flagged = [
+            d for d in audit.dependencies if d.advisories or d.outdated or d.deprecated or own_error(d)
+        ]
         for d in flagged[:MAX_AUDIT_LINES]:
             problems = []
             if d.advisories:
@@ -81,8 +102,8 @@ def summary(result: PackageLookupResult) -> str:
                 problems.append(f"latest {d.latest} outside {d.requirement!r}")
             if d.deprecated:
                 problems.append(d.deprecated)
-            if d.error:
-                problems.append(trim(d.error, 120))
+            if error := own_error(d):
+                problems.append(trim(error, 120))
             lines.append(f"{d.ecosystem} {d.name} {d.wanted or '?'}: {'; '.join(problems)}")
         if len(flagged) > MAX_AUDIT_LINES:
             lines.append(f"… {len(flagged) - MAX_AUDIT_LINES} more in the structured result")

@@ -261,6 +261,7 @@ def register(server: MCPServer, core: Core) -> None:
                 max_length=MAX_NOTE_CHARS,
             ),
         ] = None,
+        force: bool = False,
         decomposer: DecomposeMethod = "auto",
         sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_decomposition)] = None,
     ) -> Annotated[CallToolResult, PlanView]:
@@ -276,7 +277,8 @@ def register(server: MCPServer, core: Core) -> None:
           add_depends_on / remove_depends_on / priority / estimate_hours / not_before / note): a phase
           is done when all its subtasks are; a failed task blocks what waits for it; status pending
           reopens a task and unblocks what it blocked. A dependency that would close a cycle is refused
-          with the cycle spelled out.
+          with the cycle spelled out. Marking a task done while a prerequisite is still open is refused
+          (the error names them); `force=true` records it anyway.
         - `decompose` (plan_id, task_id, optional subtasks): add a level of subtasks under one task
           (use it for tasks with `recommended_subtasks`); without subtasks it needs a fitting template or
           an LLM, else it asks you for the subtasks.
@@ -348,6 +350,7 @@ def register(server: MCPServer, core: Core) -> None:
                 estimate_hours=estimate_hours,
                 not_before=not_before,
                 note=note,
+                force=force,
             )
         return _result(view)
 
@@ -390,6 +393,19 @@ def register(server: MCPServer, core: Core) -> None:
         from singularity_mcp.planning import plan_markdown
 
         return plan_markdown(await _load_view(core, plan_id))
+
+    @server.resource(
+        "plan://{plan_id}/mermaid",
+        name="plan_mermaid",
+        title="Plan (Mermaid)",
+        description="One plan's task graph as a Mermaid flowchart: phases as subgraphs, dependencies as "
+        "arrows, tasks coloured by status, the next task outlined.",
+        mime_type="text/vnd.mermaid",
+    )
+    async def plan_mermaid_resource(plan_id: str) -> str:
+        from singularity_mcp.planning import plan_mermaid
+
+        return plan_mermaid(await _load_view(core, plan_id))
 
 
 async def _load_view(core: Core, plan_id: str) -> PlanView:

@@ -41,6 +41,14 @@ def _fraction(run: IndexRun) -> float:
     return 0.0
 
 
+def _progress_message(run: IndexRun) -> str:
+    """What the run is doing, and how long it expects to take still."""
+    from singularity_mcp.search._indexer import format_seconds
+
+    eta = run.progress.eta_seconds
+    return run.progress.message + (f"; about {format_seconds(eta)} left" if eta else "")
+
+
 def _preflight_message(run: IndexRun) -> str:
     from singularity_mcp.search._indexer import describe_preflight
 
@@ -98,7 +106,7 @@ def register(server: MCPServer, core: Core) -> None:
                     await ctx.report_progress(reported, 100.0, _preflight_message(run))
                 elif fraction > reported:
                     reported = fraction
-                    await ctx.report_progress(fraction, 100.0, run.progress.message)
+                    await ctx.report_progress(fraction, 100.0, _progress_message(run))
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 return run.snapshot("running")
@@ -144,7 +152,11 @@ def register(server: MCPServer, core: Core) -> None:
         ],
         scope: Annotated[
             Literal["all", "code", "knowledge"],
-            Field(description="code: indexed codebases; knowledge: the curated knowledge base; all: both."),
+            Field(
+                description="code: indexed codebases; knowledge: the curated knowledge base; all: code hits "
+                "plus a few knowledge artifacts in a separate `knowledge` list (code only when path, "
+                "language or kind is given)."
+            ),
         ] = "all",
         path: Annotated[
             str | None, Field(description="Limit code hits to this indexed folder or a sub-folder of it.")
