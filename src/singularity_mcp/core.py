@@ -41,17 +41,22 @@ class Core:
 
         Used as `async with contextlib.asynccontextmanager(core.run)()` by the server lifespan and the CLI.
         """
-        async with anyio.create_task_group() as task_group:
-            self._task_group = task_group
-            for hook in self._startup:
-                self.start_background(hook, name=getattr(hook, "__name__", "startup"))
-            try:
-                yield self
-            finally:
-                task_group.cancel_scope.cancel()
-                self._task_group = None
-                with anyio.CancelScope(shield=True):
-                    await self.close()
+        try:
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                for hook in self._startup:
+                    self.start_background(hook, name=getattr(hook, "__name__", "startup"))
+                try:
+                    yield self
+                finally:
+                    # Background work (knowledge sync, indexing, package refreshes) stops first: the task
+                    # group only exits once each task has unwound, so none of it runs on a closed pool.
+                    # Indexing resumes from its last committed batch at the next start.
+                    self._task_group = None
+                    task_group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.close()
 
     def on_startup(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` in the background when the server starts (e.g. importing changed knowledge files)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -14,6 +16,11 @@ from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search
+
+if TYPE_CHECKING:
+    import uvicorn
+
+_HTTP_GRACE_S = 1  # open streams get this long to finish when the server is told to stop
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -104,8 +111,24 @@ def http_app(server: MCPServer, settings: Settings):
     return app
 
 
-async def serve_http(server: MCPServer, settings: Settings) -> None:
+async def serve_stdio(server: MCPServer) -> None:
+    """Serve one client over stdin/stdout until end of input (or until cancelled)."""
+    from singularity_mcp._stdio import stdio_transport
+
+    lowlevel = server._lowlevel_server
+    async with stdio_transport() as (read_stream, write_stream):
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
+def http_server(server: MCPServer, settings: Settings) -> uvicorn.Server:
+    """The uvicorn server for the HTTP transport. Signals are left to the caller
+    (`lifecycle.run_until_stopped`), which asks it to exit through `should_exit`."""
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     config = uvicorn.Config(
         http_app(server, settings),
@@ -114,5 +137,6 @@ async def serve_http(server: MCPServer, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,
         lifespan="on",
+        timeout_graceful_shutdown=_HTTP_GRACE_S,
     )
-    await uvicorn.Server(config).serve()
+    return _Server(config)

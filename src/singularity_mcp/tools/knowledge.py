@@ -318,8 +318,21 @@ async def _watch(core: Core, folder: Path, listeners: _Listeners) -> None:
     def relevant(_change: Any, path: str) -> bool:
         return path.endswith(".json") and "/learned/" not in path and "/schema/" not in path
 
+    # Cancelling awatch waits for its watcher thread, which only returns on a change, its timeout (5 s)
+    # or this event: set the event the moment the watch is cancelled, so shutdown is not held up.
+    stop = anyio.Event()
+
+    async def stop_when_cancelled() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stop.set()
+
     try:
-        async for _changes in awatch(folder, watch_filter=relevant, recursive=True):
-            await _import_and_notify(core, folder, listeners)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(stop_when_cancelled)
+            async for _changes in awatch(folder, watch_filter=relevant, recursive=True, stop_event=stop):
+                await _import_and_notify(core, folder, listeners)
+            task_group.cancel_scope.cancel()
     except (OSError, RuntimeError) as exc:
         logger.warning("not watching %s for knowledge changes: %s", folder, exc)
