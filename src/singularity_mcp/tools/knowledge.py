@@ -88,6 +88,20 @@ async def _summaries(core: Core) -> list[Any]:
     return [_summary_from(a, "curated", 0, 0.5) for a in artifacts]
 
 
+async def _artifact_from_files(core: Core, artifact_type: str, artifact_id: str) -> Any | None:
+    """The curated artifact of that type and id as the files have it, or None."""
+    from singularity_mcp.knowledge import load_artifact_files
+
+    try:
+        artifacts = await anyio.to_thread.run_sync(load_artifact_files, _knowledge_folder(core))
+    except SingularityError as exc:
+        logger.info("knowledge: cannot read the files either (%s)", exc)
+        return None
+    return next(
+        (a for a in artifacts if a.artifact_type == artifact_type and a.artifact_id == artifact_id), None
+    )
+
+
 def register(server: MCPServer, core: Core) -> None:
     listeners = _Listeners(server)
 
@@ -119,11 +133,18 @@ def register(server: MCPServer, core: Core) -> None:
         from singularity_mcp.knowledge._files import artifact_json
 
         try:
-            artifact = await get_artifact(core, artifact_type, artifact_id)
-        except NotFound as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        except SingularityError as exc:
-            raise ResourceError(str(exc)) from None
+            with anyio.fail_after(_LIST_WAIT_S):  # a first start may still be creating the database
+                artifact = await get_artifact(core, artifact_type, artifact_id)
+        except (SingularityError, TimeoutError) as exc:
+            # First run: resources/list shows the files while the background import is still running,
+            # so a listed artifact may not be in the database yet. The files are the source of truth.
+            artifact = await _artifact_from_files(core, artifact_type, artifact_id)
+            if artifact is None:
+                if isinstance(exc, NotFound):
+                    raise ResourceNotFoundError(str(exc)) from None
+                raise ResourceError(
+                    str(exc) or "the knowledge base is not ready yet: retry shortly"
+                ) from None
         return artifact_json(artifact)
 
     # Each artifact also appears in resources/list; sessions that list resources hear about changes.
