@@ -31,7 +31,7 @@ HANDLE_PIDS = ".handle_pids.json"  # the wheel's holder list
 WATCHDOG_PID = ".singularity_watchdog.pid"
 _MODULE = "singularity_mcp._pg_holders"  # what the watchdog runs (`__name__` is "__main__" there)
 WATCHDOG_LOG = "watchdog.log"
-POLL_S = 2.0  # a killed last holder's server stops within about this long (plus pg_ctl's own time)
+POLL_S = 1.0  # a killed last holder's server stops within about this long (plus pg_ctl's own time)
 
 
 def is_alive(pid: int) -> bool:

@@ -34,6 +34,7 @@ from mcp_types import (
     ErrorData,
     JSONRPCError,
     JSONRPCMessage,
+    JSONRPCNotification,
     jsonrpc_message_adapter,
 )
 
@@ -107,13 +108,21 @@ def _validate(line: bytes) -> JSONRPCMessage | None:
         text = line.decode("utf-8", errors="replace")
     if not text.strip():
         raise _Rejected(None)
+    validation = None
     if bad_utf8 is None:
         try:
-            return jsonrpc_message_adapter.validate_json(text, by_name=False)
+            message = jsonrpc_message_adapter.validate_json(text, by_name=False)
         except ValueError as exc:
             validation = exc
-    else:
-        validation = None
+        else:
+            # A request whose id is not a string or integer validates as a notification (extra fields are
+            # allowed) and would never be answered.
+            if (
+                not isinstance(message, JSONRPCNotification)
+                or '"id"' not in text
+                or "id" not in json.loads(text)
+            ):
+                return message
     # Rejected: find out what the line was, to answer it with the right error and id.
     try:
         raw = json.loads(text)  # unlike pydantic's parser, accepts lone surrogates, so we can name them

@@ -87,6 +87,11 @@ class Core:
                     self._database = await open_database(self.settings)
         return self._database
 
+    @property
+    def database_ready(self) -> bool:
+        """Whether the database is open already (a first start may take seconds to create it)."""
+        return self._database is not None
+
     async def embedder(self) -> Embedder:
         """The ONNX embedder (builds the model on first use)."""
         if self._embedder is None:

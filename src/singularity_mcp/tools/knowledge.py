@@ -132,12 +132,16 @@ def register(server: MCPServer, core: Core) -> None:
         from singularity_mcp.knowledge import get_artifact
         from singularity_mcp.knowledge._files import artifact_json
 
+        # First run: resources/list shows the files while the database is being created and the import
+        # runs, so a listed artifact may not be in the database yet. The files are the source of truth.
+        if not core.database_ready:
+            artifact = await _artifact_from_files(core, artifact_type, artifact_id)
+            if artifact is not None:
+                return artifact_json(artifact)
         try:
-            with anyio.fail_after(_LIST_WAIT_S):  # a first start may still be creating the database
+            with anyio.fail_after(_LIST_WAIT_S):
                 artifact = await get_artifact(core, artifact_type, artifact_id)
         except (SingularityError, TimeoutError) as exc:
-            # First run: resources/list shows the files while the background import is still running,
-            # so a listed artifact may not be in the database yet. The files are the source of truth.
             artifact = await _artifact_from_files(core, artifact_type, artifact_id)
             if artifact is None:
                 if isinstance(exc, NotFound):
