@@ -146,8 +146,13 @@ def watch(pgdata: Path, poll_s: float = POLL_S) -> str:
     while True:
         time.sleep(poll_s)
         with PostgresServer._lock:
-            if _watchdog_pid(pgdata) != me:
-                return "replaced by another watchdog"
+            current = _watchdog_pid(pgdata)
+            if current != me:
+                if current is not None and _is_watchdog(current):
+                    return "another watchdog is running"
+                # The process that started us died before it could record us (SIGKILL mid-start): we
+                # are the only watchdog, so take the place.
+                (pgdata / WATCHDOG_PID).write_text(str(me))
             outcome = None
             if not _server_running(pgdata):
                 outcome = "server already stopped"

@@ -17,9 +17,9 @@ from singularity_mcp.tools import analysis
 
 pytestmark = pytest.mark.anyio
 
-# 80 statements nested 1,900 brackets deep (under MAX_NESTING), ~300 KB: tree-sitter's query cursor spends
-# ~2 s in one C call holding the GIL, which in a thread would freeze the event loop for all of it.
-SLOW_JS = ("x = " + "(" * 1900 + ")" * 1900 + ";\n") * 80
+# 120 statements nested 1,900 brackets deep (under MAX_NESTING), ~460 KB: each of tree-sitter's two query
+# passes is one C call of a few seconds holding the GIL, which in a thread freezes the event loop throughout.
+SLOW_JS = ("x = " + "(" * 1900 + ")" * 1900 + ";\n") * 120
 
 
 def _analysis_server(settings: Settings) -> MCPServer:
@@ -55,12 +55,12 @@ async def test_tools_list_answers_while_a_slow_analysis_runs(settings: Settings)
     assert result.structured_content["language"] == "javascript"
     assert outcome["seconds"] > 1.0  # the analysis was long enough to matter
     assert len(latencies) > 10
-    # ~100 ms is the target; allow for a loaded 2-core CI machine (in a thread this was seconds).
+    # ~100 ms is the target; allow for a loaded 2-core CI machine (in a thread the worst gap is seconds).
     worst = max(latencies)
     print(
         f"tools/list during a {outcome['seconds']:.1f}s analysis: {len(latencies)} calls, worst {worst * 1000:.0f} ms"
     )
-    assert worst < 0.5
+    assert worst < 1.0
 
 
 async def test_the_budget_stops_a_long_analysis() -> None:
@@ -80,3 +80,15 @@ async def test_deeply_nested_code_is_refused_at_once(settings: Settings) -> None
     message = result.content[0].text
     assert "70000 levels deep" in message and str(MAX_NESTING) in message
     assert len(message) < 300
+
+
+def test_indexing_chunks_deeply_nested_code_as_text_quickly() -> None:
+    from singularity_mcp.analysis import chunk_source
+
+    nested = "x = " + "(" * 70_000 + ")" * 70_000 + "\n"
+    started = time.perf_counter()
+    chunks = chunk_source(nested, "javascript", "generated.js")
+    assert time.perf_counter() - started < 2
+    assert chunks and all(c.kind == "text" for c in chunks)
+    (normal,) = chunk_source("function f(a) {\n  return a;\n}\n", "javascript", "f.js")
+    assert normal.symbol == "f"

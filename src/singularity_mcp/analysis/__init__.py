@@ -15,6 +15,7 @@ from singularity_mcp.analysis._chunking import chunk_source, estimate_tokens
 from singularity_mcp.analysis._detect import detect_language, normalize_language, supported_languages
 from singularity_mcp.analysis._engine import analyze_tree, parse
 from singularity_mcp.analysis._folder import MAX_FILE_BYTES, analyze_folder
+from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
 from singularity_mcp.analysis.models import (
     Chunk,
     Definition,
@@ -26,13 +27,12 @@ from singularity_mcp.analysis.models import (
 from singularity_mcp.errors import InvalidInput
 
 ANALYSIS_BUDGET_S = 20.0  # one file or snippet; past it the worker is killed and the caller told why
-MAX_NESTING = 2000  # bracket depth; real code stays far below (352 at most in 3,000 site-packages files)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"()[]{}")
 
 if TYPE_CHECKING:
     from singularity_mcp.config import Settings
 
 __all__ = [
+    "MAX_NESTING",
     "Chunk",
     "Definition",
     "FileAnalysis",
@@ -45,6 +45,7 @@ __all__ = [
     "chunk_source",
     "detect_language",
     "estimate_tokens",
+    "nesting_depth",
     "normalize_language",
     "supported_languages",
 ]
@@ -55,18 +56,6 @@ def _language_or_error(language: str) -> str:
     if name is None:
         raise InvalidInput(f"unknown language {language!r}; use one of: {', '.join(supported_languages())}")
     return name
-
-
-def nesting_depth(source: bytes) -> int:
-    """The deepest bracket nesting ((), [], {}) in `source`, strings and comments included."""
-    depth = deepest = 0
-    for byte in source.translate(None, _NOT_BRACKETS):
-        if byte in b"([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif depth:
-            depth -= 1
-    return deepest
 
 
 def analyze_source(text: str, language: str, path: str | None = None) -> FileAnalysis:
