@@ -238,15 +238,19 @@ async def stdio_transport(
                 elif message is not None:
                     await read_writer.send(SessionMessage(message))
 
-    written_all = anyio.Event()
+    current_write: anyio.Event | None = None  # set once the message being written is on the wire
 
     async def write_lines() -> None:
+        nonlocal current_write
         async with write_reader:
             async for session_message in write_reader:
-                data = _encode(session_message.message)
-                if data:
-                    await anyio.to_thread.run_sync(_write_flush, wire_out, data, abandon_on_cancel=True)
-        written_all.set()
+                current_write = anyio.Event()
+                try:
+                    data = _encode(session_message.message)
+                    if data:
+                        await anyio.to_thread.run_sync(_write_flush, wire_out, data, abandon_on_cancel=True)
+                finally:
+                    current_write.set()
 
     try:
         async with anyio.create_task_group() as task_group:
@@ -261,12 +265,13 @@ async def stdio_transport(
             try:
                 yield read_stream, write_stream
             finally:
-                # Stop reading; let the writer send what the session still queued (its last answers),
-                # bounded so a client that stopped reading cannot hold the exit.
+                # Stop reading. The streams hold nothing (no buffer): a message the session sent is in
+                # the writer's hands, so let it finish writing that one, bounded so a client that stopped
+                # reading cannot hold the exit.
                 reading.cancel()
-                write_stream.close()
-                with anyio.move_on_after(_DRAIN_S, shield=True):
-                    await written_all.wait()
+                if current_write is not None:
+                    with anyio.move_on_after(_DRAIN_S, shield=True):
+                        await current_write.wait()
                 task_group.cancel_scope.cancel()
     finally:
         if restore is not None:

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -22,6 +23,7 @@ import anyio
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STUCK_S = 10.0  # from a stop signal (or the end of serving), the longest the shutdown may take
 
 
 async def run_until_stopped(
@@ -40,17 +42,32 @@ async def run_until_stopped(
                 first = True
                 async for signum in signals:
                     logger.info("%s received: shutting down", signal.Signals(signum).name)
-                    if first and stop is not None:
-                        stop()
+                    if first:
                         first = False
-                    else:
-                        task_group.cancel_scope.cancel()
+                        _exit_if_stuck(STUCK_S)
+                        if stop is not None:
+                            stop()
+                            continue
+                    task_group.cancel_scope.cancel()
 
         task_group.start_soon(watch_signals)
         try:
             await serve()
         finally:
+            _exit_if_stuck(STUCK_S)
             task_group.cancel_scope.cancel()
+
+
+def _exit_if_stuck(seconds: float) -> None:
+    """Last resort: should the rest of the shutdown hang (a task ignoring cancellation), exit anyway."""
+
+    def force() -> None:
+        logger.error("shutdown did not finish within %gs: exiting anyway", seconds)
+        exit_process(1)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()
 
 
 def exit_process(code: int) -> None:
