@@ -99,7 +99,10 @@ class Core:
 
             async with self._lock:
                 if self._embedder is None:
-                    self._embedder = await anyio.to_thread.run_sync(load_embedder, self.settings)
+                    # abandon_on_cancel: loading only reads the model; a shutdown need not wait for it.
+                    self._embedder = await anyio.to_thread.run_sync(
+                        load_embedder, self.settings, abandon_on_cancel=True
+                    )
         return self._embedder
 
     async def service(self, name: str, factory: Callable[[Core], Awaitable[Any]]) -> Any:
