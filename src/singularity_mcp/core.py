@@ -6,8 +6,11 @@ answers `tools/list` before either is ready.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,6 +23,13 @@ if TYPE_CHECKING:
     from singularity_mcp.embedding import Embedder
 
 logger = logging.getLogger(__name__)
+
+
+async def import_off_loop(module: str) -> ModuleType:
+    """Import `module` in a worker thread (a heavy first import would otherwise block the event loop)."""
+    if module in sys.modules:
+        return sys.modules[module]
+    return await anyio.to_thread.run_sync(importlib.import_module, module)
 
 
 class Core:
@@ -80,11 +90,13 @@ class Core:
     async def database(self) -> Database:
         """The migrated database pool (starts the embedded server on first call)."""
         if self._database is None:
-            from singularity_mcp.db import open_database  # psycopg and numpy load on first use
+            # psycopg and numpy load on first use, in a thread: importing them takes a second or more
+            # on a busy machine, during which the event loop would answer nothing (not even a signal).
+            db = await import_off_loop("singularity_mcp.db")
 
             async with self._lock:
                 if self._database is None:
-                    self._database = await open_database(self.settings)
+                    self._database = await db.open_database(self.settings)
         return self._database
 
     @property
@@ -95,7 +107,7 @@ class Core:
     async def embedder(self) -> Embedder:
         """The ONNX embedder (builds the model on first use)."""
         if self._embedder is None:
-            from singularity_mcp.embedding import load_embedder
+            load_embedder = (await import_off_loop("singularity_mcp.embedding")).load_embedder
 
             async with self._lock:
                 if self._embedder is None:

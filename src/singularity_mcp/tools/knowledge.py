@@ -288,6 +288,9 @@ def register(server: MCPServer, core: Core) -> None:
 
     async def sync_knowledge() -> None:
         """Import changed files now, then re-import whenever the folder changes."""
+        from singularity_mcp.core import import_off_loop
+
+        await import_off_loop("singularity_mcp.knowledge._store")
         folder = _knowledge_folder(core)
         await _import_and_notify(core, folder, listeners)
         await _watch(core, folder, listeners)
