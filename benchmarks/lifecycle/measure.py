@@ -31,12 +31,13 @@ from tests.foundation.rawserve import RawServer, holders, postmaster_running, wa
 STOPS = ["SIGTERM", "SIGINT", "SIGHUP", "end of input"]
 
 
-def _one_stop(settings, stop: str, logs: Path) -> float:
+def _one_stop(settings, stop: str, logs: Path, settle_s: float) -> float:
     server = RawServer(settings, logs / "stderr", SINGULARITY_LOG_LEVEL="WARNING")
     try:
         server.initialize()
         wait_until(lambda: server.process.pid in holders(settings.pgdata), 120, "database joined")
-        time.sleep(0.5)
+        time.sleep(settle_s)
+        server.request("tools/list", {}, 2)
         if stop == "end of input":
             server.process.stdin.close()
         else:
@@ -94,13 +95,16 @@ async def _stall(settings) -> tuple[float, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--settle", type=float, default=0.5, help="seconds between joining the database and the stop"
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         settings = make_settings(Path(tmp) / "data")
         logs = Path(tmp)
         for stop in STOPS:
-            times = [_one_stop(settings, stop, logs) for _ in range(args.runs)]
+            times = [_one_stop(settings, stop, logs, args.settle) for _ in range(args.runs)]
             print(
                 f"{stop:>13}: exit median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
             )
