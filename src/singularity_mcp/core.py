@@ -6,8 +6,11 @@ answers `tools/list` before either is ready.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -20,6 +23,13 @@ if TYPE_CHECKING:
     from singularity_mcp.embedding import Embedder
 
 logger = logging.getLogger(__name__)
+
+
+async def import_off_loop(module: str) -> ModuleType:
+    """Import `module` in a worker thread (a heavy first import would otherwise block the event loop)."""
+    if module in sys.modules:
+        return sys.modules[module]
+    return await anyio.to_thread.run_sync(importlib.import_module, module)
 
 
 class Core:
@@ -41,17 +51,22 @@ class Core:
 
         Used as `async with contextlib.asynccontextmanager(core.run)()` by the server lifespan and the CLI.
         """
-        async with anyio.create_task_group() as task_group:
-            self._task_group = task_group
-            for hook in self._startup:
-                self.start_background(hook, name=getattr(hook, "__name__", "startup"))
-            try:
-                yield self
-            finally:
-                task_group.cancel_scope.cancel()
-                self._task_group = None
-                with anyio.CancelScope(shield=True):
-                    await self.close()
+        try:
+            async with anyio.create_task_group() as task_group:
+                self._task_group = task_group
+                for hook in self._startup:
+                    self.start_background(hook, name=getattr(hook, "__name__", "startup"))
+                try:
+                    yield self
+                finally:
+                    # Background work (knowledge sync, indexing, package refreshes) stops first: the task
+                    # group only exits once each task has unwound, so none of it runs on a closed pool.
+                    # Indexing resumes from its last committed batch at the next start.
+                    self._task_group = None
+                    task_group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.close()
 
     def on_startup(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` in the background when the server starts (e.g. importing changed knowledge files)."""
@@ -75,21 +90,31 @@ class Core:
     async def database(self) -> Database:
         """The migrated database pool (starts the embedded server on first call)."""
         if self._database is None:
-            from singularity_mcp.db import open_database  # psycopg and numpy load on first use
+            # psycopg and numpy load on first use, in a thread: importing them takes a second or more
+            # on a busy machine, during which the event loop would answer nothing (not even a signal).
+            db = await import_off_loop("singularity_mcp.db")
 
             async with self._lock:
                 if self._database is None:
-                    self._database = await open_database(self.settings)
+                    self._database = await db.open_database(self.settings)
         return self._database
+
+    @property
+    def database_ready(self) -> bool:
+        """Whether the database is open already (a first start may take seconds to create it)."""
+        return self._database is not None
 
     async def model(self) -> Embedder:
         """The ONNX embedder (built on first use), without asking the database anything."""
         if self._embedder is None:
-            from singularity_mcp.embedding import load_embedder
+            load_embedder = (await import_off_loop("singularity_mcp.embedding")).load_embedder
 
             async with self._lock:
                 if self._embedder is None:
-                    self._embedder = await anyio.to_thread.run_sync(load_embedder, self.settings)
+                    # abandon_on_cancel: loading only reads the model; a shutdown need not wait for it.
+                    self._embedder = await anyio.to_thread.run_sync(
+                        load_embedder, self.settings, abandon_on_cancel=True
+                    )
         return self._embedder
 
     async def embedder(self) -> Embedder:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
 from singularity_mcp import __version__
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search, symbols
 from singularity_mcp.tools._common import ToolServer
+
+if TYPE_CHECKING:
+    import uvicorn
+
+_HTTP_GRACE_S = 1  # open streams get this long to finish when the server is told to stop
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
@@ -88,19 +96,137 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
+class DuplicateRequestIdGuard:
+    """Answer a request whose JSON-RPC id is already in flight in the same session with an error (409).
+
+    The SDK's streamable HTTP transport keys each open response stream by request id, so a second
+    concurrent request with the same id replaces the first one's stream and one of the two is never
+    answered (mcp 2.3). JSON-RPC ids must be unique among a client's pending requests; this refuses the
+    second one up front, with a message that says so, and lets the first finish normally.
+    Bodies over the SDK's size limit pass through unread (it answers them 413).
+    """
+
+    def __init__(self, app, max_body: int = DEFAULT_MAX_REQUEST_BODY_SIZE) -> None:
+        self.app = app
+        self._max_body = max_body
+        self._in_flight: set[tuple[str, str]] = set()
+
+    async def __call__(self, scope, receive, send) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        session = headers.get(b"mcp-session-id")
+        if scope["type"] != "http" or scope.get("method") != "POST" or not session:
+            await self.app(scope, receive, send)
+            return
+        chunks, complete = await self._read_body(receive)
+        replay = _replay(chunks, complete, receive)
+        key = _request_key(b"".join(chunks)) if complete else None
+        if key is None:
+            await self.app(scope, replay, send)
+            return
+        in_flight = (session.decode("latin-1"), key[0])
+        if in_flight in self._in_flight:
+            await _send_json(
+                send,
+                409,
+                {
+                    "jsonrpc": "2.0",
+                    "id": key[1],
+                    "error": {
+                        "code": -32600,
+                        "message": f"Invalid request: id {key[0][:200]} is already in use by a request still "
+                        "in flight in this session; give each pending request its own id",
+                    },
+                },
+            )
+            return
+        self._in_flight.add(in_flight)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            self._in_flight.discard(in_flight)
+
+    async def _read_body(self, receive) -> tuple[list[bytes], bool]:
+        """The body's chunks, and whether that is all of it (False: over the limit, the rest unread)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return chunks, False  # disconnected: let the app see it
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                return chunks, True
+            if size > self._max_body:
+                return chunks, False
+
+
+def _request_key(body: bytes) -> tuple[str, Any] | None:
+    """(a comparable form of the id, the id) for a single JSON-RPC request; None for anything else."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "method" not in message:
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None
+    return json.dumps(request_id), request_id
+
+
+def _replay(chunks: list[bytes], complete: bool, receive):
+    """A `receive` that hands the app the chunks already read, then reads on."""
+    pending = list(chunks)
+
+    async def replayed():
+        if pending:
+            body = pending.pop(0)
+            return {"type": "http.request", "body": body, "more_body": bool(pending) or not complete}
+        return await receive()
+
+    return replayed
+
+
+async def _send_json(send, status: int, payload: dict[str, Any]) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+
 def http_app(server: MCPServer, settings: Settings):
-    """The streamable HTTP ASGI app, with Origin validation and the bearer tokens (each with its roots)."""
+    """The streamable HTTP ASGI app: Origin validation, unique request ids, and the bearer tokens (each
+    with its roots; /health needs none)."""
     from singularity_mcp.http_auth import TokenAuthMiddleware, TokenTable
 
     app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.http_host)
+    app = DuplicateRequestIdGuard(app)
     tokens = TokenTable(settings)
     if tokens:
         return TokenAuthMiddleware(app, tokens, open_paths=HEALTH_PATHS)
     return app
 
 
-async def serve_http(server: MCPServer, settings: Settings) -> None:
+async def serve_stdio(server: MCPServer) -> None:
+    """Serve one client over stdin/stdout until end of input (or until cancelled)."""
+    from singularity_mcp._stdio import stdio_transport
+
+    lowlevel = server._lowlevel_server
+    async with stdio_transport() as (read_stream, write_stream):
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
+def http_server(server: MCPServer, settings: Settings) -> uvicorn.Server:
+    """The uvicorn server for the HTTP transport. Signals are left to the caller
+    (`lifecycle.run_until_stopped`), which asks it to exit through `should_exit`."""
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
 
     config = uvicorn.Config(
         http_app(server, settings),
@@ -109,5 +235,6 @@ async def serve_http(server: MCPServer, settings: Settings) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,
         lifespan="on",
+        timeout_graceful_shutdown=_HTTP_GRACE_S,
     )
-    await uvicorn.Server(config).serve()
+    return _Server(config)

@@ -130,32 +130,48 @@ def _postmaster_running(pgdata: Path) -> bool:
     return info is not None and info.is_running()
 
 
-def test_processes_share_one_server_and_recover_from_sigkill(tmp_path: Path) -> None:
+def _wait_stopped(pgdata: Path, within_s: float) -> float:
+    """Seconds until the postmaster of `pgdata` is gone (fails past `within_s`)."""
+    started = time.monotonic()
+    while _postmaster_running(pgdata):
+        assert time.monotonic() - started < within_s, f"PostgreSQL still running after {within_s}s"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_processes_share_one_server_and_the_watchdog_stops_it_after_sigkill(tmp_path: Path) -> None:
+    from singularity_mcp._pg_holders import POLL_S, WATCHDOG_PID
+
     pgdata = tmp_path / "pgdata"
     first = _holder(pgdata, "hold")
     first_pid = int(first.stdout.readline())
     second = _holder(pgdata, "hold")
     assert int(second.stdout.readline()) == first_pid  # the second process joined the same server
+    assert (pgdata / WATCHDOG_PID).exists()
     for holder in (first, second):
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    handles = json.loads((pgdata / ".handle_pids.json").read_text())
-    assert first.pid in handles and second.pid in handles  # the killed processes left stale entries
-    assert _postmaster_running(pgdata)
-
-    # A later process joins, then exits normally: having pruned the dead holders it is the last one,
-    # so it stops the server instead of leaving it running forever.
-    third = _holder(pgdata, "exit")
-    assert int(third.stdout.readline()) == first_pid
-    assert third.wait(timeout=60) == 0
-    deadline = time.monotonic() + 20
-    while _postmaster_running(pgdata) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not _postmaster_running(pgdata)
+    # Nobody releases the server: the watchdog notices no holder is alive and stops it.
+    _wait_stopped(pgdata, within_s=10)
     assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+    deadline = time.monotonic() + 10  # the watchdog leaves once pg_ctl returns
+    while (pgdata / WATCHDOG_PID).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (pgdata / WATCHDOG_PID).exists()
+
+    # A later process starts a new server and gets a new watchdog, which leaves it alone while it lives.
+    third = _holder(pgdata, "wait-stdin")
+    assert int(third.stdout.readline()) != first_pid
+    time.sleep(POLL_S * 2)
+    assert _postmaster_running(pgdata)
+    third.stdin.close()
+    assert third.wait(timeout=60) == 0
+    _wait_stopped(pgdata, within_s=20)
 
 
 def test_last_live_holder_stops_the_server_after_another_was_killed(tmp_path: Path) -> None:
+    from singularity_mcp._pg_holders import POLL_S
+
     pgdata = tmp_path / "pgdata"
     survivor = _holder(pgdata, "wait-stdin")
     survivor_pid = int(survivor.stdout.readline())
@@ -163,6 +179,8 @@ def test_last_live_holder_stops_the_server_after_another_was_killed(tmp_path: Pa
     assert int(victim.stdout.readline()) == survivor_pid
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    time.sleep(POLL_S * 2)  # the watchdog must not stop a server that still has a live holder
+    assert _postmaster_running(pgdata)
     survivor.stdin.close()  # the survivor exits normally: it must notice it is the last live holder
     assert survivor.wait(timeout=60) == 0
     deadline = time.monotonic() + 20

@@ -1,7 +1,8 @@
 """Code analysis with tree-sitter: definitions, lizard-compatible complexity, metrics, findings, chunks.
 
-Entry points: `analyze_source` (a text), `analyze_path` (a file or a folder), `chunk_source` (for the
-search index), `detect_language`, `supported_languages`.
+Entry points: `analyze_source` (a text), `analyze_source_isolated` (the same in a worker process, under a
+time budget: what a server calls), `analyze_path` (a file or a folder), `chunk_source` (for the search
+index), `detect_language`, `supported_languages`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from singularity_mcp.analysis._chunking import chunk_source, estimate_tokens
 from singularity_mcp.analysis._detect import detect_language, normalize_language, supported_languages
 from singularity_mcp.analysis._engine import analyze_tree, parse
 from singularity_mcp.analysis._folder import MAX_FILE_BYTES, analyze_folder
+from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
 from singularity_mcp.analysis.models import (
     Chunk,
     Definition,
@@ -24,10 +26,13 @@ from singularity_mcp.analysis.models import (
 )
 from singularity_mcp.errors import InvalidInput, quoted
 
+ANALYSIS_BUDGET_S = 20.0  # one file or snippet; past it the worker is killed and the caller told why
+
 if TYPE_CHECKING:
     from singularity_mcp.config import Settings
 
 __all__ = [
+    "MAX_NESTING",
     "Chunk",
     "Definition",
     "FileAnalysis",
@@ -36,9 +41,11 @@ __all__ = [
     "Metrics",
     "analyze_path",
     "analyze_source",
+    "analyze_source_isolated",
     "chunk_source",
     "detect_language",
     "estimate_tokens",
+    "nesting_depth",
     "normalize_language",
     "supported_languages",
 ]
@@ -54,11 +61,43 @@ def _language_or_error(language: str) -> str:
 
 
 def analyze_source(text: str, language: str, path: str | None = None) -> FileAnalysis:
-    """Analyse source `text` written in `language` (a name from `supported_languages()` or an alias)."""
+    """Analyse source `text` written in `language` (a name from `supported_languages()` or an alias).
+
+    Refuses code nested deeper than `MAX_NESTING` brackets (tree-sitter's queries grow quadratically
+    with depth: 70,000 nested parentheses in JavaScript take minutes).
+    """
     name = _language_or_error(language)
     source = text.encode("utf-8", "surrogatepass")
+    depth = nesting_depth(source)
+    if depth > MAX_NESTING:
+        raise InvalidInput(
+            f"{path or 'the code'} nests brackets {depth} levels deep, over the {MAX_NESTING}-level limit "
+            "for analysis; pass hand-written code or a smaller excerpt"
+        )
     lang, tree = parse(name, source)
     return analyze_tree(lang, tree, source, path)
+
+
+async def analyze_source_isolated(
+    text: str, language: str, path: str | None = None, budget_s: float = ANALYSIS_BUDGET_S
+) -> FileAnalysis:
+    """`analyze_source` in a worker process, stopped after `budget_s` seconds (`InvalidInput` then).
+
+    tree-sitter holds the GIL while it parses and queries, so in a thread a slow input would stall the
+    whole server (every other request, `tools/list` included); in a worker process it costs only itself.
+    """
+    import anyio
+    import anyio.to_process
+
+    name = _language_or_error(language)
+    try:
+        with anyio.fail_after(budget_s):
+            return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
+    except TimeoutError:
+        raise InvalidInput(
+            f"analysing {path or 'the code'} took longer than {budget_s:g}s and was stopped; "
+            "pass a smaller excerpt"
+        ) from None
 
 
 async def analyze_path(
@@ -89,4 +128,4 @@ async def analyze_path(
             )
         name = detected
     text = data.decode("utf-8", "replace")
-    return await asyncio.to_thread(analyze_source, text, name, str(resolved))
+    return await analyze_source_isolated(text, name, str(resolved))

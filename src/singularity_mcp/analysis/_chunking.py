@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
 from singularity_mcp.analysis._languages import BY_NAME
+from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
 from singularity_mcp.analysis._queries import compiled
 from singularity_mcp.analysis.models import Chunk
 
@@ -153,10 +154,15 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
         return []
     chunker = _Chunker(lines, max(16, max_tokens), language)
     spec = BY_NAME.get(language) if language else None
-    if spec is not None and not spec.markup:
+    source = text.encode("utf-8", "surrogatepass")
+    if spec is not None and not spec.markup and nesting_depth(source) > MAX_NESTING:
+        # Generated or hostile: definitions would take minutes to find (and hold the GIL meanwhile).
+        logger.info("chunking %s as plain text: nested deeper than %d brackets", path, MAX_NESTING)
+        chunker.windows(0, len(lines) - 1, None, "text")
+    elif spec is not None and not spec.markup:
         try:
             lang = compiled(spec.name)
-            tree = lang.parser().parse(text.encode("utf-8", "surrogatepass"))
+            tree = lang.parser().parse(source)
             defs = find_definitions(lang, tree.root_node)
         except (ValueError, UnicodeError) as exc:  # pragma: no cover - parser refused the text
             logger.debug("chunking %s as plain text: %s", path, exc)

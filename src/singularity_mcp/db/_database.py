@@ -91,5 +91,12 @@ async def open_database(settings: Settings) -> Database:
         open=False,
         timeout=30,
     )
-    await pool.open(wait=True, timeout=30)
+    try:
+        await pool.open(wait=True, timeout=30)
+    except BaseException:
+        # Cancelled (a shutdown while starting) or failed: close it, or its connection tasks outlive us
+        # and the event loop waits on them at exit.
+        with anyio.CancelScope(shield=True):
+            await pool.close()
+        raise
     return Database(pool=pool, url=url, embedded=embedded, applied_migrations=applied)

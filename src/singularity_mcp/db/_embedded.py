@@ -4,51 +4,25 @@ The wheel keeps a list of the processes holding a server in `<pgdata>/.handle_pi
 exit stops it. A process killed with SIGKILL never removes its pid, so the list keeps a dead entry and no
 later process ever stops the server. `start_embedded` prunes dead pids (under the wheel's own lock) when
 it joins and again when its process exits, just before the wheel's own exit hook decides whether this
-process is the last holder.
+process is the last holder; and it makes sure a watchdog (`singularity_mcp._pg_holders`) runs for the
+server, which stops it within seconds once no holder is alive, even if the last one was SIGKILLed.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import signal
 from pathlib import Path
 
-import psutil
+from singularity_mcp._pg_holders import HANDLE_PIDS, ensure_watchdog, prune_stale_handles
 
+__all__ = ["HANDLE_PIDS", "prune_stale_handles", "start_embedded"]
 logger = logging.getLogger(__name__)
 
-HANDLE_PIDS = ".handle_pids.json"
 DATABASE_NAME = "singularity"
-
-
-def prune_stale_handles(pgdata: Path) -> list[int]:
-    """Drop pids of processes that no longer exist from the handle list; return the pids dropped."""
-    handle_file = pgdata / HANDLE_PIDS
-    if not handle_file.exists():
-        return []
-    try:
-        pids = [int(p) for p in json.loads(handle_file.read_text() or "[]")]
-    except (ValueError, TypeError):
-        logger.warning("unreadable %s, resetting it", handle_file)
-        handle_file.write_text("[]")
-        return []
-    alive = [pid for pid in pids if _is_alive(pid)]
-    dead = [pid for pid in pids if pid not in alive]
-    if dead:
-        handle_file.write_text(json.dumps(alive))
-        logger.info("embedded PostgreSQL: dropped stale holders %s (killed processes)", dead)
-    return dead
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def start_embedded(pgdata: Path) -> str:
@@ -64,6 +38,8 @@ def start_embedded(pgdata: Path) -> str:
         prune_stale_handles(pgdata)
     _stop_cleanly_on_sigterm()
     server = get_server(pgdata, cleanup_mode="stop")
+    with PostgresServer._lock:
+        ensure_watchdog(server.pgdata)  # stops the server should every holder die without releasing it
     # atexit runs hooks last-in first-out: this one runs before the wheel's (registered in get_server).
     atexit.register(_prune_under_lock, pgdata)
     _ensure_database(server.get_uri())

@@ -156,7 +156,10 @@ async def import_artifacts(
     """
     started = time.perf_counter()
     folder = Path(folder) if folder is not None else knowledge_folder(core.settings)
-    files: list[ArtifactFile] = await anyio.to_thread.run_sync(load_artifact_records, folder)
+    # Only reads and parses files: safe to abandon, so a shutdown does not wait for it.
+    files: list[ArtifactFile] = await anyio.to_thread.run_sync(
+        load_artifact_records, folder, abandon_on_cancel=True
+    )
     prepared = [_prepare(core, f.artifact, f.raw_text, f.path.relative_to(folder).as_posix()) for f in files]
     database = await core.database()
     async with database.pool.connection() as conn:

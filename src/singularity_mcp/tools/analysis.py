@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 from pydantic import Field
 
-from singularity_mcp.analysis import analyze_path, analyze_source
+from singularity_mcp.analysis import analyze_path, analyze_source_isolated
 from singularity_mcp.analysis.models import AnalyzeCodeResult, FileAnalysis, FolderAnalysis
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput
@@ -111,9 +110,7 @@ def register(server: MCPServer, core: Core) -> None:
                 raise InvalidInput(
                     f"content is {len(content)} characters, over {MAX_CONTENT_CHARS}; pass a smaller excerpt"
                 )
-            result: FileAnalysis | FolderAnalysis = await anyio.to_thread.run_sync(
-                analyze_source, content, language
-            )
+            result: FileAnalysis | FolderAnalysis = await analyze_source_isolated(content, language)
         else:
             assert path is not None
             result = await analyze_path(path, core.settings, language=language)

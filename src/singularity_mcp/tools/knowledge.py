@@ -88,6 +88,20 @@ async def _summaries(core: Core) -> list[Any]:
     return [_summary_from(a, "curated", 0, 0.5) for a in artifacts]
 
 
+async def _artifact_from_files(core: Core, artifact_type: str, artifact_id: str) -> Any | None:
+    """The curated artifact of that type and id as the files have it, or None."""
+    from singularity_mcp.knowledge import load_artifact_files
+
+    try:
+        artifacts = await anyio.to_thread.run_sync(load_artifact_files, _knowledge_folder(core))
+    except SingularityError as exc:
+        logger.info("knowledge: cannot read the files either (%s)", exc)
+        return None
+    return next(
+        (a for a in artifacts if a.artifact_type == artifact_type and a.artifact_id == artifact_id), None
+    )
+
+
 def register(server: MCPServer, core: Core) -> None:
     listeners = _Listeners(server)
 
@@ -118,12 +132,23 @@ def register(server: MCPServer, core: Core) -> None:
         from singularity_mcp.knowledge import get_artifact
         from singularity_mcp.knowledge._files import artifact_json
 
+        # First run: resources/list shows the files while the database is being created and the import
+        # runs, so a listed artifact may not be in the database yet. The files are the source of truth.
+        if not core.database_ready:
+            artifact = await _artifact_from_files(core, artifact_type, artifact_id)
+            if artifact is not None:
+                return artifact_json(artifact)
         try:
-            artifact = await get_artifact(core, artifact_type, artifact_id)
-        except NotFound as exc:
-            raise ResourceNotFoundError(str(exc)) from None
-        except SingularityError as exc:
-            raise ResourceError(str(exc)) from None
+            with anyio.fail_after(_LIST_WAIT_S):
+                artifact = await get_artifact(core, artifact_type, artifact_id)
+        except (SingularityError, TimeoutError) as exc:
+            artifact = await _artifact_from_files(core, artifact_type, artifact_id)
+            if artifact is None:
+                if isinstance(exc, NotFound):
+                    raise ResourceNotFoundError(str(exc)) from None
+                raise ResourceError(
+                    str(exc) or "the knowledge base is not ready yet: retry shortly"
+                ) from None
         return artifact_json(artifact)
 
     # Each artifact also appears in resources/list; sessions that list resources hear about changes.
@@ -263,6 +288,9 @@ def register(server: MCPServer, core: Core) -> None:
 
     async def sync_knowledge() -> None:
         """Import changed files now, then re-import whenever the folder changes."""
+        from singularity_mcp.core import import_off_loop
+
+        await import_off_loop("singularity_mcp.knowledge._store")
         folder = _knowledge_folder(core)
         await _import_and_notify(core, folder, listeners)
         await _watch(core, folder, listeners)
@@ -318,8 +346,21 @@ async def _watch(core: Core, folder: Path, listeners: _Listeners) -> None:
     def relevant(_change: Any, path: str) -> bool:
         return path.endswith(".json") and "/learned/" not in path and "/schema/" not in path
 
+    # Cancelling awatch waits for its watcher thread, which only returns on a change, its timeout (5 s)
+    # or this event: set the event the moment the watch is cancelled, so shutdown is not held up.
+    stop = anyio.Event()
+
+    async def stop_when_cancelled() -> None:
+        try:
+            await anyio.sleep_forever()
+        finally:
+            stop.set()
+
     try:
-        async for _changes in awatch(folder, watch_filter=relevant, recursive=True):
-            await _import_and_notify(core, folder, listeners)
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(stop_when_cancelled)
+            async for _changes in awatch(folder, watch_filter=relevant, recursive=True, stop_event=stop):
+                await _import_and_notify(core, folder, listeners)
+            task_group.cancel_scope.cancel()
     except (OSError, RuntimeError) as exc:
         logger.warning("not watching %s for knowledge changes: %s", folder, exc)
