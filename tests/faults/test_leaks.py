@@ -163,7 +163,7 @@ async def test_code_given_to_the_model_never_comes_from_outside(
     settings: Settings, database: object, tmp_path: Path
 ) -> None:
     """The code context ask_agent builds for the LLM re-reads the hits' files: only inside the roots."""
-    from singularity_mcp.agent import pending_llm_request
+    from singularity_mcp.agent import decide
 
     secret = write(tmp_path / "secret", {"keys.py": "def platypus_key_loader():\n    return 'KEY-8812'\n"})
     root = write(tmp_path / "root", {"keys.py": "def platypus_key_loader():\n    return 'public'\n"})
@@ -174,11 +174,11 @@ async def test_code_given_to_the_model_never_comes_from_outside(
         run, _ = indexer.begin(root)
         await indexer.execute(run)
         prompt = "Explain how platypus_key_loader finds its keys, step by step, in detail."
-        before = await pending_llm_request(core, prompt, path=str(root))
+        before = (await decide(core, prompt, path=str(root), can_sample=True)).request
         assert before is not None and "'public'" in before.prompt
         (root / "keys.py").unlink()
         (root / "keys.py").symlink_to(secret / "keys.py")
-        after = await pending_llm_request(core, prompt, path=str(root))
+        after = (await decide(core, prompt, path=str(root), can_sample=True)).request
         assert after is not None and "KEY-8812" not in after.prompt and "'public'" not in after.prompt
 
 

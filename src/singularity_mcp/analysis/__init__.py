@@ -92,7 +92,12 @@ async def analyze_source_isolated(
     name = _language_or_error(language)
     try:
         with anyio.fail_after(budget_s):
-            return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
+            try:
+                return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
+            except anyio.BrokenResourceError:
+                # anyio reuses idle workers; one killed by an earlier cancelled call may not be reaped
+                # yet, and writing to it fails. A second call starts a fresh worker.
+                return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
     except TimeoutError:
         raise InvalidInput(
             f"analysing {path or 'the code'} took longer than {budget_s:g}s and was stopped; "

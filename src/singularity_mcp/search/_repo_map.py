@@ -275,7 +275,7 @@ async def repo_map(
     core: Core, path: str, *, focus: str | None = None, token_budget: int = 2000
 ) -> RepoMapResult:
     """A map of the indexed folder `path` (or a sub-folder of one), ranked toward `focus` when given."""
-    from singularity_mcp.search._symbol_search import _allowed, _scope
+    from singularity_mcp.search._symbol_search import _scope
 
     started = time.perf_counter()
     if not MIN_BUDGET <= token_budget <= MAX_BUDGET:
@@ -287,12 +287,12 @@ async def repo_map(
     if not path or not path.strip():
         raise InvalidInput("path is empty: pass the absolute path of an indexed folder")
     scope = await _scope(core, path)
-    ((root_id, root_path),) = scope.roots.items()
+    (root_path,) = scope.roots.values()
     database = await core.database()
     async with store.reading(database.pool) as conn:
-        definitions = await store.all_definitions(conn, root_id, scope.prefix)
-        references = await store.reference_counts(conn, root_id, scope.prefix)
-    definitions = _allowed(core, scope, definitions)
+        definitions = await store.all_definitions(conn, scope)
+        references = await store.reference_counts(conn, scope)
+    prefix = scope.parts[0][1] if scope.parts else None  # a sub-folder of the root
     notes: list[str] = []
     files = sorted({d.rel_path for d in definitions})
     parsed = parse_focus(focus, files, {d.name for d in definitions})
@@ -316,7 +316,7 @@ async def repo_map(
             "files; raise token_budget or pass focus= to steer it"
         )
     return RepoMapResult(
-        root=root_path + ("/" + scope.prefix.rstrip("/") if scope.prefix else ""),
+        root=root_path + ("/" + prefix.rstrip("/") if prefix else ""),
         text=render(definitions, chosen, file_order),
         files=file_order,
         definitions=len(chosen),

@@ -11,14 +11,13 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
 import anyio.to_thread
 
 from singularity_mcp.errors import InvalidInput, NotIndexed
-from singularity_mcp.paths import resolve_allowed
+from singularity_mcp.paths import allowed_roots, resolve_allowed
 from singularity_mcp.search import _symbol_store as store
 from singularity_mcp.search._searcher import Scope, _stale, refresh_files, resolve_scope
 from singularity_mcp.search.symbol_models import (
@@ -69,22 +68,10 @@ def _check_kind(kind: str | None) -> str | None:
 
 
 async def _scope(core: Core, path: str | None) -> Scope:
+    """The indexed roots (or the sub-folder) to look in, limited to the allowed roots."""
     database = await core.database()
     root = resolve_allowed(path, core.settings) if path else None
-    return await resolve_scope(database.pool, root, None)
-
-
-def _allowed(core: Core, scope: Scope, rows: list[Row]) -> list[Row]:
-    """Rows inside `SINGULARITY_ALLOWED_ROOTS` (the index may hold folders outside them)."""
-    allowed = core.settings.resolved_allowed_roots
-    if not allowed:
-        return rows
-    kept = []
-    for row in rows:
-        full = Path(scope.roots[row.root_id], row.rel_path)
-        if any(full == a or full.is_relative_to(a) for a in allowed):
-            kept.append(row)
-    return kept
+    return await resolve_scope(database.pool, root, None, allowed=allowed_roots(core.settings))
 
 
 async def _blocking(fn: Callable[..., T], *args: Any, files: int) -> T:
@@ -141,8 +128,8 @@ async def _definitions(
 ) -> list[store.DefinitionRow]:
     database = await core.database()
     async with store.reading(database.pool) as conn:
-        rows = await store.definitions_named(conn, list(scope.roots), scope.prefix, names, kind, limit)
-    return _allowed(core, scope, rows)
+        rows = await store.definitions_named(conn, scope, names, kind, limit)
+    return rows
 
 
 async def find_symbol(
@@ -171,7 +158,7 @@ async def find_symbol(
             return rows, "qualified" if qualified else "exact", []
         database = await core.database()
         async with store.reading(database.pool) as conn:
-            known = await store.symbol_names(conn, list(scope.roots), scope.prefix)
+            known = await store.symbol_names(conn, scope)
             empty = not known and await store.count_symbols(conn, list(scope.roots)) == 0
         if empty:
             raise NotIndexed(
@@ -265,11 +252,10 @@ async def find_references(
     database = await core.database()
 
     async def lookup() -> tuple[list[store.ReferenceRow], list[store.DefinitionRow]]:
-        roots = list(scope.roots)
         async with store.reading(database.pool) as conn:  # one connection for both queries
-            rows = await store.references_named(conn, roots, scope.prefix, simple, MAX_REFERENCE_FILES)
-            defs = await store.definitions_named(conn, roots, scope.prefix, [simple], None, MAX_SYMBOLS)
-        return _allowed(core, scope, rows), [d for d in _allowed(core, scope, defs) if d.name == simple]
+            rows = await store.references_named(conn, scope, simple, MAX_REFERENCE_FILES)
+            defs = await store.definitions_named(conn, scope, [simple], None, MAX_SYMBOLS)
+        return rows, [d for d in defs if d.name == simple]
 
     rows, definitions = await lookup()
     refreshed = await _refresh_stale(core, scope, rows)

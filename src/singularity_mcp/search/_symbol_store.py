@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from psycopg import AsyncConnection, AsyncCursor
     from psycopg_pool import AsyncConnectionPool
 
+    from singularity_mcp.search._searcher import Scope
     from singularity_mcp.search._symbols import FileSymbols
 
 
@@ -75,13 +76,11 @@ async def write_symbols(
                 await copy.write_row((file_id, root_id, rel_path, r.name, r.lines, r.enclosing, r.kinds))
 
 
-def _scope_sql(alias: str, roots: Sequence[int], prefix: str | None, params: list) -> str:
-    sql = f"{alias}.root_id = ANY(%s)"
-    params.append(list(roots))
-    if prefix:
-        sql += f" AND starts_with({alias}.rel_path, %s)"
-        params.append(prefix)
-    return sql
+def _where(scope: Scope, params: list, alias: str) -> str:
+    """The scope's roots, sub-folders and allowed roots as SQL over `alias` (search's one definition)."""
+    from singularity_mcp.search._searcher import scope_sql  # _searcher imports this module's writer
+
+    return "true" + scope_sql(scope, params, alias)
 
 
 _DEFINITION_COLUMNS = (
@@ -92,15 +91,14 @@ _DEFINITION_COLUMNS = (
 
 async def definitions_named(
     conn: AsyncConnection,
-    roots: Sequence[int],
-    prefix: str | None,
+    scope: Scope,
     names: Sequence[str],
     kind: str | None,
     limit: int,
 ) -> list[DefinitionRow]:
     """Definitions whose name is one of `names` (case-insensitive), exact-case matches first."""
     params: list = [[n.lower() for n in names]]
-    where = "lower(s.name) = ANY(%s) AND " + _scope_sql("s", roots, prefix, params)
+    where = "lower(s.name) = ANY(%s) AND " + _where(scope, params, "s")
     if kind:
         where += " AND s.kind = %s"
         params.append(kind)
@@ -113,20 +111,18 @@ async def definitions_named(
     return [DefinitionRow(*row) for row in await cur.fetchall()]
 
 
-async def symbol_names(conn: AsyncConnection, roots: Sequence[int], prefix: str | None) -> list[str]:
+async def symbol_names(conn: AsyncConnection, scope: Scope) -> list[str]:
     """Every distinct defined name in scope (for the fuzzy fallback)."""
     params: list = []
-    where = _scope_sql("s", roots, prefix, params)
+    where = _where(scope, params, "s")
     cur = await conn.execute(f"SELECT DISTINCT s.name FROM code_symbols s WHERE {where}", params)
     return [row[0] for row in await cur.fetchall()]
 
 
-async def references_named(
-    conn: AsyncConnection, roots: Sequence[int], prefix: str | None, name: str, limit: int
-) -> list[ReferenceRow]:
+async def references_named(conn: AsyncConnection, scope: Scope, name: str, limit: int) -> list[ReferenceRow]:
     """The files referencing `name` (exact case), with their lines, by path."""
     params: list = [name]
-    where = "r.name = %s AND " + _scope_sql("r", roots, prefix, params)
+    where = "r.name = %s AND " + _where(scope, params, "r")
     params.append(limit)
     cur = await conn.execute(
         "SELECT r.root_id, r.rel_path, r.lines, r.enclosing, r.kinds, f.size, f.mtime_ns "
@@ -137,9 +133,9 @@ async def references_named(
     return [ReferenceRow(*row) for row in await cur.fetchall()]
 
 
-async def all_definitions(conn: AsyncConnection, root_id: int, prefix: str | None) -> list[DefinitionRow]:
+async def all_definitions(conn: AsyncConnection, scope: Scope) -> list[DefinitionRow]:
     params: list = []
-    where = _scope_sql("s", [root_id], prefix, params)
+    where = _where(scope, params, "s")
     cur = await conn.execute(
         f"SELECT {_DEFINITION_COLUMNS} FROM code_symbols s JOIN code_files f ON f.id = s.file_id "
         f"WHERE {where} ORDER BY s.rel_path, s.start_line",
@@ -148,13 +144,11 @@ async def all_definitions(conn: AsyncConnection, root_id: int, prefix: str | Non
     return [DefinitionRow(*row) for row in await cur.fetchall()]
 
 
-async def reference_counts(
-    conn: AsyncConnection, root_id: int, prefix: str | None
-) -> list[tuple[str, str, int]]:
+async def reference_counts(conn: AsyncConnection, scope: Scope) -> list[tuple[str, str, int]]:
     """(referencing file, name, lines) for every name defined in scope."""
     params: list = []
-    where_r = _scope_sql("r", [root_id], prefix, params)
-    where_s = _scope_sql("s", [root_id], prefix, params)
+    where_r = _where(scope, params, "r")
+    where_s = _where(scope, params, "s")
     cur = await conn.execute(
         f"SELECT r.rel_path, r.name, cardinality(r.lines) FROM code_refs r WHERE {where_r} "
         f"AND r.name IN (SELECT s.name FROM code_symbols s WHERE {where_s})",
