@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
+from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
 from singularity_mcp.errors import QUOTE_CHARS, InvalidInput, SingularityError, check_text, quoted
@@ -41,6 +42,24 @@ _brief.maxstring = 60
 _brief.maxother = 60
 _brief.maxlist = _brief.maxtuple = _brief.maxdict = _brief.maxset = 4
 _brief.maxlevel = 2
+
+
+def hints(
+    title: str, *, read_only: bool = True, idempotent: bool = True, open_world: bool = False
+) -> ToolAnnotations:
+    """A tool's annotations: how it touches the user's world, for clients that decide what to confirm.
+
+    `read_only`: changes nothing the user owns (reading or refreshing our own index counts as reading).
+    Nothing here is destructive: no tool deletes or overwrites the user's files.
+    `open_world`: talks to services outside this machine (package registries, an LLM).
+    """
+    return ToolAnnotations(
+        title=title,
+        readOnlyHint=read_only,
+        destructiveHint=False,
+        idempotentHint=idempotent,
+        openWorldHint=open_world,
+    )
 
 
 def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:

@@ -38,7 +38,7 @@ from singularity_mcp.agent import (
 )
 from singularity_mcp.agent.models import AgentAnswer
 from singularity_mcp.errors import SingularityError
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 from singularity_mcp.tools._sampling import Sampled, as_sampled, sample_or_defer
 
 if TYPE_CHECKING:
@@ -101,7 +101,9 @@ def register(server: MCPServer, core: "Core") -> None:
             return await sample_or_defer(ctx, _sample_marker(decision.request))  # a refusal: `none`
         return None
 
-    @server.tool()
+    @server.tool(
+        annotations=hints("Ask the agent router", read_only=False, idempotent=False, open_world=True)
+    )
     @tool_errors
     async def ask_agent(
         prompt: Annotated[

@@ -12,7 +12,7 @@ from singularity_mcp.analysis import analyze_path, analyze_source_isolated
 from singularity_mcp.analysis.models import AnalyzeCodeResult, FileAnalysis, FolderAnalysis
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 
 MAX_CONTENT_CHARS = 1_000_000
 MAX_DEFINITIONS = 200
@@ -71,7 +71,7 @@ def summary(result: FileAnalysis | FolderAnalysis) -> str:
 
 
 def register(server: MCPServer, core: Core) -> None:
-    @server.tool()
+    @server.tool(annotations=hints("Analyse code"))
     @tool_errors
     async def analyze_code(
         path: Annotated[str | None, Field(description="A file or folder to analyse (absolute path).")] = None,

@@ -11,7 +11,7 @@ import json
 import logging
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -23,10 +23,11 @@ from mcp_types import (
     ResourceTemplateReference,
 )
 from mcp_types import Resource as MCPResource
+from pydantic import Field
 
 from singularity_mcp.errors import InvalidInput, NotConfigured, NotFound, SingularityError
 from singularity_mcp.knowledge.models import ARTIFACT_TYPES, FeedbackResult
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
@@ -244,10 +245,21 @@ def register(server: MCPServer, core: Core) -> None:
 
     # --- learning loop --------------------------------------------------------------------------------
 
-    @server.tool(title="Record feedback")
+    @server.tool(annotations=hints("Record feedback", read_only=False, idempotent=False))
     @tool_errors
     async def record_feedback(
-        success: bool, answer_id: str | None = None, artifact_id: str | None = None
+        success: Annotated[
+            bool, Field(description="true: it was right and useful; false: wrong or misleading.")
+        ],
+        answer_id: Annotated[
+            str | None, Field(description="The `answer_id` of an ask_agent answer you used.")
+        ] = None,
+        artifact_id: Annotated[
+            str | None,
+            Field(
+                description="The id of a knowledge artifact you used (semantic_search hit or knowledge:// URI)."
+            ),
+        ] = None,
     ) -> FeedbackResult:
         """Tell the server whether an ask_agent answer or a knowledge artifact actually helped.
 

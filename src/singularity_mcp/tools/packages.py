@@ -11,7 +11,7 @@ from pydantic import Field
 from singularity_mcp.core import Core
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.packages.models import ADVISORIES_NOT_CHECKED, AuditEntry, PackageLookupResult
-from singularity_mcp.tools._common import tool_errors, trim
+from singularity_mcp.tools._common import hints, tool_errors, trim
 
 if TYPE_CHECKING:
     from singularity_mcp.packages import PackageService
@@ -112,10 +112,12 @@ def summary(result: PackageLookupResult) -> str:
 
 
 def register(server: MCPServer, core: Core) -> None:
-    @server.tool()
+    @server.tool(annotations=hints("Look up packages", open_world=True))
     @tool_errors
     async def package_lookup(
-        name: str | None = None,
+        name: Annotated[
+            str | None, Field(description="A package's exact name (e.g. requests, express, serde, phoenix).")
+        ] = None,
         query: Annotated[
             str | None,
             Field(
@@ -123,12 +125,24 @@ def register(server: MCPServer, core: Core) -> None:
                 max_length=MAX_PACKAGE_QUERY_CHARS,
             ),
         ] = None,
-        path: str | None = None,
-        ecosystem: str | None = None,
-        version: str | None = None,
-        top_k: int = 10,
-        license: str | None = None,
-        min_downloads: int | None = None,
+        path: Annotated[
+            str | None, Field(description="A project folder whose manifests to audit (absolute path).")
+        ] = None,
+        ecosystem: Annotated[
+            str | None,
+            Field(description="pypi, npm, crates or hex; with `name`, omit it to ask every registry."),
+        ] = None,
+        version: Annotated[
+            str | None, Field(description="With `name`: the version to describe (default: the latest).")
+        ] = None,
+        top_k: Annotated[int, Field(description="With `query`: how many packages to return (1-50).")] = 10,
+        license: Annotated[
+            str | None,
+            Field(description='With `query`: keep packages whose licence contains this (e.g. "MIT").'),
+        ] = None,
+        min_downloads: Annotated[
+            int | None, Field(description="With `query`: keep packages with at least this many downloads.")
+        ] = None,
     ) -> Annotated[CallToolResult, PackageLookupResult]:
         """Package facts from PyPI, npm, crates.io and Hex, with known vulnerabilities (OSV).
 

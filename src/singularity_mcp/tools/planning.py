@@ -29,7 +29,7 @@ from singularity_mcp.planning.models import (
     SubtaskSpec,
     TaskStatus,
 )
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 from singularity_mcp.tools._sampling import Sampled, as_sampled, sample_or_defer
 
 logger = logging.getLogger(__name__)
@@ -233,10 +233,13 @@ def register(server: MCPServer, core: Core) -> None:
         )
         return await sample_or_defer(ctx, marker)  # a refusal falls back to a template
 
-    @server.tool()
+    @server.tool(annotations=hints("Plan a task", read_only=False, idempotent=False, open_world=True))
     @tool_errors
     async def plan_task(
-        goal: str | None = None,
+        goal: Annotated[
+            str | None,
+            Field(description="With action create: what the plan should achieve, in a sentence or two."),
+        ] = None,
         context: Annotated[
             str | None,
             Field(
@@ -244,16 +247,42 @@ def register(server: MCPServer, core: Core) -> None:
                 max_length=MAX_PLAN_CONTEXT_CHARS,
             ),
         ] = None,
-        plan_id: int | None = None,
-        task_id: str | None = None,
-        action: Action | None = None,
-        status: TaskStatus | None = None,
-        subtasks: list[SubtaskSpec] | None = None,
-        add_depends_on: list[str] | None = None,
-        remove_depends_on: list[str] | None = None,
-        priority: Priority | None = None,
-        estimate_hours: float | None = None,
-        not_before: datetime | None = None,
+        plan_id: Annotated[
+            int | None, Field(description="The plan to work on (from an earlier answer).")
+        ] = None,
+        task_id: Annotated[
+            str | None,
+            Field(description='A task of the plan, by its id (e.g. "2.1"): for update and decompose.'),
+        ] = None,
+        action: Annotated[
+            Action | None,
+            Field(
+                description="create, next, update, decompose or get; see the tool description for the default."
+            ),
+        ] = None,
+        status: Annotated[TaskStatus | None, Field(description="With update: the task's new status.")] = None,
+        subtasks: Annotated[
+            list[SubtaskSpec] | None,
+            Field(
+                description="With create or decompose: the tasks to add yourself instead of a template or LLM."
+            ),
+        ] = None,
+        add_depends_on: Annotated[
+            list[str] | None, Field(description="With update: task ids the task must now wait for.")
+        ] = None,
+        remove_depends_on: Annotated[
+            list[str] | None, Field(description="With update: task ids the task no longer waits for.")
+        ] = None,
+        priority: Annotated[
+            Priority | None, Field(description="With update: the task's new priority.")
+        ] = None,
+        estimate_hours: Annotated[
+            float | None, Field(description="With update: the task's estimate in hours.")
+        ] = None,
+        not_before: Annotated[
+            datetime | None,
+            Field(description="With update: the task cannot start before this time (ISO 8601)."),
+        ] = None,
         note: Annotated[
             str | None,
             Field(
@@ -261,8 +290,13 @@ def register(server: MCPServer, core: Core) -> None:
                 max_length=MAX_NOTE_CHARS,
             ),
         ] = None,
-        force: bool = False,
-        decomposer: DecomposeMethod = "auto",
+        force: Annotated[
+            bool, Field(description="With update to done: record it even while a prerequisite is still open.")
+        ] = False,
+        decomposer: Annotated[
+            DecomposeMethod,
+            Field(description="With create/decompose: auto (template, else LLM), template, or llm."),
+        ] = "auto",
         sampled: Annotated[CreateMessageResult | Sampled | None, Resolve(sample_decomposition)] = None,
     ) -> Annotated[CallToolResult, PlanView]:
         """Plan work as a hierarchical task graph, then ask what to do next and report progress.

@@ -13,7 +13,7 @@ from pydantic import Field
 from singularity_mcp.errors import InvalidInput, Unavailable
 from singularity_mcp.paths import allowed_roots, resolve_allowed
 from singularity_mcp.search.models import MAX_QUERY_CHARS, IndexResult, IndexStatus, SearchResult
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
@@ -72,7 +72,7 @@ async def start_or_join(core: Core, root: Path, force: bool) -> IndexRun:
 
 
 def register(server: MCPServer, core: Core) -> None:
-    @server.tool()
+    @server.tool(annotations=hints("Index a codebase", read_only=False))
     @tool_errors
     async def index_codebase(
         path: Annotated[str, Field(description="Absolute path of the folder to index (a repository root).")],
@@ -121,7 +121,7 @@ def register(server: MCPServer, core: Core) -> None:
             await ctx.report_progress(100.0, 100.0, "index up to date")
         return result
 
-    @server.tool()
+    @server.tool(annotations=hints("Indexing status"))
     @tool_errors
     async def index_status(
         path: Annotated[
@@ -139,7 +139,7 @@ def register(server: MCPServer, core: Core) -> None:
         root = resolve_allowed(path, core.settings, must_exist=False) if path else None
         return await status(database.pool, indexer, root, allowed_roots(core.settings))
 
-    @server.tool()
+    @server.tool(annotations=hints("Search code and knowledge"))
     @tool_errors
     async def semantic_search(
         query: Annotated[

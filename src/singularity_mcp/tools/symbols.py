@@ -5,23 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from singularity_mcp.search.symbol_models import FindReferencesResult, FindSymbolResult, RepoMapResult
-from singularity_mcp.tools._common import tool_errors
+from singularity_mcp.tools._common import hints, tool_errors
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
 
-# Read-only for the user's world: they read the index (and refresh stale entries of it), never the files.
-READ_ONLY = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
-)
-
 
 def register(server: MCPServer, core: Core) -> None:
-    @server.tool(annotations=READ_ONLY.model_copy(update={"title": "Find a symbol's definition"}))
+    @server.tool(annotations=hints("Find a symbol's definition"))
     @tool_errors
     async def find_symbol(
         name: Annotated[
@@ -56,7 +50,7 @@ def register(server: MCPServer, core: Core) -> None:
 
         return await find(core, name, path=path, kind=kind)
 
-    @server.tool(annotations=READ_ONLY.model_copy(update={"title": "Find the references to a name"}))
+    @server.tool(annotations=hints("Find the references to a name"))
     @tool_errors
     async def find_references(
         name: Annotated[
@@ -83,7 +77,7 @@ def register(server: MCPServer, core: Core) -> None:
 
         return await find(core, name, path=path)
 
-    @server.tool(annotations=READ_ONLY.model_copy(update={"title": "Map a codebase"}))
+    @server.tool(annotations=hints("Map a codebase"))
     @tool_errors
     async def repo_map(
         path: Annotated[
