@@ -24,10 +24,12 @@ _HTTP_GRACE_S = 1  # open streams get this long to finish when the server is tol
 
 INSTRUCTIONS = """\
 singularity-mcp gives you a local index and analysis of the user's codebases plus planning, package and
-knowledge tools. Prefer semantic_search over reading many files to find code; call index_codebase once for
-a folder before searching it. Use analyze_code for complexity/definitions, plan_task to break work into an
-ordered DAG and ask what is ready next, package_lookup before adding or upgrading a dependency, and
-ask_agent for an answer from rules, the answer cache or an LLM."""
+knowledge tools. Call index_codebase once for a folder before searching it. To find code by what it does,
+use semantic_search; to jump to a named symbol's definition or every use of it, find_symbol and
+find_references; to get your bearings in an unfamiliar codebase, repo_map (its key definitions, ranked,
+within a token budget) — all cheaper than reading many files. Use analyze_code for complexity/definitions,
+plan_task to break work into an ordered DAG and ask what is ready next, package_lookup before adding or
+upgrading a dependency, and ask_agent for an answer from rules, the answer cache or an LLM."""
 
 
 def build_server(settings: Settings) -> MCPServer:
