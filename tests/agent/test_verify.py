@@ -55,19 +55,29 @@ async def test_near_misses_are_refused_with_a_reason(asked: str, cached: str, co
 
 
 async def test_word_vectors_align_close_words_when_given() -> None:
+    """Words in no synonym group align only through their vectors, when those are given."""
     calls: list[list[str]] = []
 
-    async def embed(words):  # stand-in vectors: 'halt' and 'stop' identical, everything else apart
+    async def embed(words):  # stand-in vectors: 'quit' and 'exit' identical, everything else apart
         calls.append(list(words))
         out = np.eye(len(words), 8, dtype=np.float32)
         for i, word in enumerate(words):
-            if word in ("halt", "stop"):
+            if word in ("quit", "exit"):
                 out[i] = np.eye(1, 8, 7, dtype=np.float32)[0]
         return out
 
     vectors = WordVectorCache(embed)
-    asked, cached = "How do I halt a running container?", "How do I stop a running container?"
+    asked, cached = "How do I quit a running container?", "How do I exit a running container?"
     assert (await verify(asked, cached)).code == "unmatched"  # literal alignment alone refuses
     assert await verify(asked, cached, vectors, bar=0.9) is None
     await verify(asked, cached, vectors, bar=0.9)
     assert len(calls) == 1  # the second time every word came from the cache
+
+
+async def test_synonyms_of_one_group_align_and_stay_directional() -> None:
+    assert await verify("How do I halt a running container?", "How do I stop a running container?") is None
+    assert await verify("How do I delete a local git branch?", "How do I remove a local git branch?") is None
+    # a synonym does not excuse a swapped direction or an unmatched word
+    refused = await verify("convert a list to a string in Python", "transform a string to a list in Python")
+    assert refused is not None and refused.code == "direction"
+    assert (await verify("How do I stop a container?", "How do I start a container?")) is not None

@@ -70,6 +70,46 @@ _BEFORE_GO_LANGUAGE = frozenset({"in", "with", "using", "for", "to", "of", "and"
 _ARTICLES = frozenset({"a", "an", "the", "my", "your", "our", "their", "its", "this", "that"})
 _NEGATING_PREFIXES = ("un", "de", "dis", "non", "in", "im", "ir", "il", "anti", "counter")
 
+#: Words a programmer uses interchangeably for one operation or thing. A synonym list can only fail
+#: closed: a pair it lacks is a missed hit, never a wrong answer (unlike a list of opposites, which fails
+#: open on every opposite it lacks). Written from general usage, not from the labelled pairs; each group
+#: holds words that name the same thing in every context a coding question puts them in.
+_SYNONYM_GROUPS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "delete remove erase",
+        "create make",
+        "start launch spawn begin",
+        "stop halt terminate kill",
+        "merge combine",
+        "concatenate concat join",
+        "convert transform turn cast",
+        "check verify validate",
+        "get fetch retrieve obtain access",
+        "find search locate",
+        "execute run",
+        "call invoke",
+        "print display show",
+        "copy clone",
+        "update modify edit change",
+        "sleep wait pause delay",
+        "size length",
+        "element item",
+        "strip trim",
+        "folder directory",
+        "cancel abort",
+        "fix resolve solve",
+        "clear wipe",
+        "list enumerate",
+        "character letter",
+        "whole entire",
+        "slow sluggish",
+        "big large",
+        "small little",
+    )
+)
+_SYNONYM_OF = {word: f"~{min(group)}" for group in _SYNONYM_GROUPS for word in group}
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.+#][a-z0-9+#]+)*[+#]*|[+#]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])")
 
@@ -117,6 +157,7 @@ def _stems(word: str) -> frozenset[str]:
                     stems.add(stem)
                     if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
                         stems.add(stem[:-1])  # running -> runn -> run
+    stems |= {_SYNONYM_OF[stem] for stem in stems if stem in _SYNONYM_OF}  # a shared group aligns
     return frozenset(stems)
 
 
