@@ -135,3 +135,15 @@ def test_markdown_is_cut_at_headings() -> None:
     assert all(c.kind == "section" for c in chunks)
     usage = next(c for c in chunks if c.symbol == "Usage")
     assert usage.text.startswith("## Usage")
+
+
+def test_merged_chunks_name_every_definition_they_contain() -> None:
+    source = (
+        "def Gt(a, b):\n    return a > b\n\n\n"
+        "def Lt(a, b):\n    return a < b\n\n\n"
+        "class Box:\n    def open(self):\n        return 1\n"
+    )
+    chunks = chunk_source(source, "python", "cmp.py", max_tokens=256)
+    assert_covers(source, chunks)
+    assert len(chunks) == 1  # small definitions merge into one chunk ...
+    assert chunks[0].names == ("Gt", "Lt", "Box", "open")  # ... which still names each of them

@@ -17,7 +17,8 @@ from singularity_mcp.analysis.models import Chunk
 logger = logging.getLogger(__name__)
 
 CHARS_PER_TOKEN = 3  # code tokenises denser than prose; err on the small side
-MAX_CHUNK_CHARS = 16_000  # a minified line still yields one chunk, cut to this
+MAX_CHUNK_CHARS = 16_000
+MERGE_DEFINITIONS = False  # a minified line still yields one chunk, cut to this
 
 
 def estimate_tokens(text: str) -> int:
@@ -113,7 +114,8 @@ def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:
             last = merged[-1]
             fits = last.tokens + piece.tokens <= max_tokens
             small = last.tokens < max_tokens // 4 or piece.tokens < max_tokens // 8
-            if fits and small and last.whole and piece.whole:
+            separate = MERGE_DEFINITIONS is False and last.symbol is not None and piece.symbol is not None
+            if fits and small and last.whole and piece.whole and not separate:
                 symbol = last.symbol or piece.symbol
                 kind = last.kind if last.symbol else piece.kind
                 merged[-1] = _Piece(last.start, piece.end, symbol, kind, last.tokens + piece.tokens, True)
@@ -153,6 +155,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
         return []
     chunker = _Chunker(lines, max(16, max_tokens), language)
     spec = BY_NAME.get(language) if language else None
+    defs: list[RawDefinition] = []
     if spec is not None and not spec.markup:
         try:
             lang = compiled(spec.name)
@@ -167,6 +170,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
         _sections(chunker, lines)
     else:
         chunker.windows(0, len(lines) - 1, None, "text")
+    starts = sorted((d.start_line, d.name) for d in defs if not d.anonymous and d.name)
     chunks: list[Chunk] = []
     for piece in _merge(chunker.pieces, chunker.max_tokens):
         start, end = piece.start, piece.end
@@ -177,6 +181,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
         if start > end:
             continue
         body = "\n".join(lines[start : end + 1])
+        names = tuple(dict.fromkeys(name for line, name in starts if piece.start <= line <= piece.end))
         chunks.append(
             Chunk(
                 start_line=start + 1,
@@ -186,6 +191,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
                 language=language,
                 text=body[:MAX_CHUNK_CHARS],
                 path=path,
+                names=names,
             )
         )
     return chunks

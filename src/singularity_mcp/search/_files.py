@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from singularity_mcp.search._lexical import lexical_text, path_text
+from singularity_mcp.search._lexical import lexical_text, path_text, whole_identifiers
 from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
 
 CHUNK_TOKENS = 256
@@ -21,7 +22,8 @@ class ChunkRow:
     kind: str
     content: str
     embed_sha256: bytes
-    symbol_words: str
+    symbol_words: str  # the words of every definition name in the chunk (tsvector weight A)
+    name_words: str  # those names whole, as exact-name evidence (weight C)
     content_words: str
 
 
@@ -43,6 +45,13 @@ def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
     """What the embedder sees for a chunk: where it lives, its name, then the code."""
     header = f"{rel_path} {symbol}" if symbol else rel_path
     return f"{header}\n{content}"
+
+
+def _names(symbol: str | None, names: tuple[str, ...]) -> list[str]:
+    """The chunk's definition names: its symbol's last part (a piece of a split definition has no
+    definition of its own) and every definition that starts in it."""
+    last = re.split(r"[.:#]+", symbol)[-1] if symbol else ""
+    return list(dict.fromkeys([last, *names] if last else names))
 
 
 def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: bool) -> PreparedFile:
@@ -82,7 +91,8 @@ def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: b
                 kind=chunk.kind,
                 content=chunk.text,
                 embed_sha256=embed_sha,
-                symbol_words=lexical_text(chunk.symbol or ""),
+                symbol_words=lexical_text(" ".join(names := _names(chunk.symbol, chunk.names))),
+                name_words=" ".join(word for word, _ in whole_identifiers(" ".join(names))),
                 content_words=lexical_text(chunk.text),
             )
         )

@@ -22,7 +22,7 @@ WITH chunk AS (
 INSERT INTO code_chunk_lexemes (chunk_id, root_id, language, kind, rel_path, lexemes)
 SELECT id, root_id, language, kind, rel_path,
        setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
-       || to_tsvector('english', %s)
+       || setweight(to_tsvector('english', %s), 'C') || to_tsvector('english', %s)
 FROM chunk
 """
 
@@ -114,7 +114,8 @@ async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[Prepa
                     _INSERT_CHUNK,
                     [
                         (file_id, root_id, f.rel_path, f.language, c.start_line, c.end_line, c.symbol,
-                         c.kind, c.content, c.embed_sha256, c.symbol_words, f.path_words, c.content_words)
+                         c.kind, c.content, c.embed_sha256, c.symbol_words, f.path_words, c.name_words,
+                         c.content_words)
                         for c in f.chunks
                     ],
                 )  # fmt: skip
