@@ -1,4 +1,5 @@
-"""Split a file into chunks for the search index: one per definition, big ones split, small ones merged.
+"""Split a file into chunks for the search index: one per definition, big ones split, small module code
+merged into its neighbour.
 
 Every non-blank line lands in exactly one chunk; chunks never overlap and are in file order.
 """
@@ -107,15 +108,17 @@ class _Chunker:
 
 
 def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:
-    """Merge small neighbours: module code into the next definition, tiny definitions together."""
+    """Merge small neighbours: module code into the next definition (definitions stay apart)."""
     merged: list[_Piece] = []
     for piece in pieces:
         if merged:
             last = merged[-1]
             fits = last.tokens + piece.tokens <= max_tokens
             small = last.tokens < max_tokens // 4 or piece.tokens < max_tokens // 8
-            separate = MERGE_DEFINITIONS is False and last.symbol is not None and piece.symbol is not None
-            if fits and small and last.whole and piece.whole and not separate:
+            # Two definitions never share a chunk: each keeps its own vector and name match
+            # (benchmarks/search, dev half: MRR@10 0.477 -> 0.500).
+            two_definitions = last.symbol is not None and piece.symbol is not None
+            if fits and small and last.whole and piece.whole and not two_definitions:
                 symbol = last.symbol or piece.symbol
                 kind = last.kind if last.symbol else piece.kind
                 merged[-1] = _Piece(last.start, piece.end, symbol, kind, last.tokens + piece.tokens, True)
