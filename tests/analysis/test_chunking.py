@@ -74,6 +74,19 @@ def test_small_definitions_stay_apart_and_module_code_joins_them() -> None:
     assert_covers(source, chunks)
     assert [c.symbol for c in chunks] == [f"f{i}" for i in range(20)]
     assert chunks[0].start_line == 1  # the imports travel with the first definition
+    assert chunks[0].embed_text == "def f0(x):\n    return x + 0"  # ... but its vector is of f0 alone
+    assert all(c.embed_text is None for c in chunks[1:])  # nothing merged: the text itself is embedded
+
+
+def test_module_code_around_a_definition_is_not_embedded() -> None:
+    source = (
+        "var baseFor = require('./_baseFor'),\n    keys = require('./keys');\n\n"
+        "function forOwn(object, iteratee) {\n  return object && baseFor(object, iteratee, keys);\n}\n\n"
+        "module.exports = forOwn;\n"
+    )
+    (chunk,) = chunk_source(source, "javascript", "forOwn.js", max_tokens=256)
+    assert (chunk.symbol, chunk.start_line, chunk.end_line) == ("forOwn", 1, 8)
+    assert chunk.embed_text == "\n".join(source.split("\n")[3:6])
 
 
 def test_huge_function_is_split_into_windows() -> None:

@@ -21,6 +21,7 @@ class ChunkRow:
     symbol: str | None
     kind: str
     content: str
+    embed_text: str | None  # what the embedder sees instead of `content` (the definition alone), if not it
     embed_sha256: bytes
     symbol_words: str  # the words of every definition name in the chunk (tsvector weight A)
     name_words: str  # those names whole, as exact-name evidence (weight C)
@@ -82,7 +83,9 @@ def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: b
     text = decode_source(data)
     rows: list[ChunkRow] = []
     for chunk in chunk_source(text, language, rel_path, max_tokens=CHUNK_TOKENS):
-        embed_sha = hashlib.sha256(embedding_text(rel_path, chunk.symbol, chunk.text).encode()).digest()
+        embed_sha = hashlib.sha256(
+            embedding_text(rel_path, chunk.symbol, chunk.embed_text or chunk.text).encode()
+        ).digest()
         rows.append(
             ChunkRow(
                 start_line=chunk.start_line,
@@ -90,6 +93,7 @@ def prepare_file(root: Path, rel_path: str, known_sha256: bytes | None, force: b
                 symbol=chunk.symbol,
                 kind=chunk.kind,
                 content=chunk.text,
+                embed_text=chunk.embed_text,
                 embed_sha256=embed_sha,
                 symbol_words=lexical_text(" ".join(names := _names(chunk.symbol, chunk.names))),
                 name_words=" ".join(word for word, _ in whole_identifiers(" ".join(names))),
