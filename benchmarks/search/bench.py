@@ -1,18 +1,25 @@
-"""Search benchmark: quality against BM25 and dense-only baselines, latency through MCP stdio, indexing
-times, and a >=100k-chunk scale run.
+"""Search benchmark: quality against BM25, dense-only and naive-fusion baselines on a dev and a test half
+(split by project, see corpus.py), latency through MCP stdio, indexing times, and a >=100k-chunk scale run.
 
-    python benchmarks/search/bench.py --work /tmp/search-bench [--scale-chunks 100000] [--out results.json]
+    python benchmarks/search/bench.py --work /tmp/search-bench [--half dev|test|both] [--mode mcp|inprocess]
+                                      [--reuse] [--scale-chunks 100000] [--out results.json]
 
-Everything runs against a fresh data directory under --work (its own embedded PostgreSQL, empty embedding
-cache); the built model is taken from --model-dir (default: the test cache) so it is not rebuilt.
+--mode mcp (the reported figures) spawns `singularity-mcp serve` and queries it over stdio; --mode
+inprocess (for tuning) calls the search API directly. Without --reuse the data directory under --work
+(its own embedded PostgreSQL, empty embedding cache) is deleted first; with it, a built index is reused
+(changed files and chunking are picked up by the re-index, unchanged chunks keep their vectors). The built
+model is taken from --model-dir (default: the test cache) so it is not rebuilt; the baselines' unit
+vectors are cached under --work.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
+import shutil
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -25,7 +32,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import Unit, build_corpus
+from corpus import HALVES, LANGUAGES, Unit, build_corpus
 
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
@@ -33,6 +40,8 @@ from singularity_mcp.search._files import embedding_text
 
 REPO = Path(__file__).resolve().parents[2]
 K = 10
+POOL = 50  # each baseline list fed to the naive fusion
+RRF_K = 10
 
 
 # --- metrics ------------------------------------------------------------------------------------------
@@ -51,12 +60,27 @@ def score(ranks: dict[str, list[int | None]]) -> dict[str, dict[str, float]]:
     every = [r for rs in ranks.values() for r in rs]
     for name, rs in [*ranks.items(), ("overall", every)]:
         n = len(rs)
+        if not n:
+            continue
         out[name] = {
             "queries": n,
             "mrr@10": round(sum(1 / r for r in rs if r) / n, 4),
             "recall@1": round(sum(1 for r in rs if r == 1) / n, 4),
             "recall@10": round(sum(1 for r in rs if r) / n, 4),
         }
+    return out
+
+
+def score_halves(queries: list[Unit], ranks: list[int | None]) -> dict[str, dict[str, dict[str, float]]]:
+    """{half: {language | overall: metrics}} for ranks aligned with queries."""
+    out = {}
+    for half in HALVES:
+        by_language: dict[str, list[int | None]] = {}
+        for q, r in zip(queries, ranks, strict=True):
+            if q.half == half:
+                by_language.setdefault(q.language, []).append(r)
+        if by_language:
+            out[half] = score({lang: by_language[lang] for lang in LANGUAGES if lang in by_language})
     return out
 
 
@@ -117,7 +141,38 @@ async def lexemes(pool, texts: list[str]) -> list[list[str]]:
     return out
 
 
-async def run_baselines(core: Core, units: list[Unit], queries: list[Unit]) -> dict[str, Any]:
+def rrf(lists: list[list[int]], k: int = RRF_K) -> list[int]:
+    """Naive reciprocal rank fusion of ranked unit-index lists: sum of 1 / (k + rank)."""
+    scores: dict[int, float] = {}
+    for ranked in lists:
+        for rank, i in enumerate(ranked, start=1):
+            scores[i] = scores.get(i, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda i: (-scores[i], i))
+
+
+async def unit_vectors(core: Core, units: list[Unit], work: Path) -> tuple[np.ndarray, float | None]:
+    """The units' vectors, cached under `work` per model and text; (vectors, seconds spent embedding)."""
+    embedder = await core.embedder()
+    texts = [embedding_text(u.path, u.name, u.text) for u in units]
+    keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    cache = work / f"unit-vectors-{embedder.model_id.replace('/', '_')}.npz"
+    known: dict[str, np.ndarray] = {}
+    if cache.exists():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    seconds = None
+    if missing:
+        started = time.perf_counter()
+        fresh = embedder.embed_sync([t for _, t in missing])
+        seconds = time.perf_counter() - started
+        known.update((k, v) for (k, _), v in zip(missing, fresh, strict=True))
+        np.savez(cache, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+    return np.stack([known[k] for k in keys]), seconds
+
+
+async def run_baselines(core: Core, units: list[Unit], queries: list[Unit], work: Path) -> dict[str, Any]:
+    """BM25, dense-only and their naive RRF(k=10) over the function units, scored per half and language."""
     import bm25s
 
     pool = (await core.database()).pool
@@ -125,30 +180,31 @@ async def run_baselines(core: Core, units: list[Unit], queries: list[Unit]) -> d
     query_tokens = await lexemes(pool, [q.query for q in queries])
     retriever = bm25s.BM25()
     retriever.index(unit_tokens, show_progress=False)
-    bm25_ranks: dict[str, list[int | None]] = {}
-    for q, tokens in zip(queries, query_tokens, strict=True):
-        tokens = [t for t in tokens if t in retriever.vocab_dict] or ["unknowntoken"]
-        if tokens == ["unknowntoken"]:
-            bm25_ranks.setdefault(q.language, []).append(None)
+    bm25_lists: list[list[int]] = []
+    for tokens in query_tokens:
+        tokens = [t for t in tokens if t in retriever.vocab_dict]
+        if not tokens:
+            bm25_lists.append([])
             continue
-        docs, _ = retriever.retrieve([tokens], k=K, show_progress=False)
-        hits = [(units[i].path, units[i].start_line, units[i].end_line) for i in docs[0]]
-        bm25_ranks.setdefault(q.language, []).append(rank_of(hits, q))
+        docs, scores = retriever.retrieve([tokens], k=POOL, show_progress=False)
+        bm25_lists.append([int(i) for i, sc in zip(docs[0], scores[0], strict=True) if sc > 0])
 
-    embedder = await core.embedder()
-    started = time.perf_counter()
-    unit_vectors = embedder.embed_sync([embedding_text(u.path, u.name, u.text) for u in units])
-    embed_seconds = time.perf_counter() - started
-    query_vectors = embedder.embed_sync([q.query for q in queries])
-    dense_ranks: dict[str, list[int | None]] = {}
-    for q, vector in zip(queries, query_vectors, strict=True):
-        top = np.argsort(-(unit_vectors @ vector))[:K]
-        hits = [(units[i].path, units[i].start_line, units[i].end_line) for i in top]
-        dense_ranks.setdefault(q.language, []).append(rank_of(hits, q))
+    vectors, embed_seconds = await unit_vectors(core, units, work)
+    query_vectors = (await core.embedder()).embed_sync([q.query for q in queries])
+    dense_lists = [list(np.argsort(-(vectors @ v))[:POOL]) for v in query_vectors]
+
+    def ranks(lists: list[list[int]]) -> list[int | None]:
+        return [
+            rank_of([(units[i].path, units[i].start_line, units[i].end_line) for i in ranked[:K]], q)
+            for q, ranked in zip(queries, lists, strict=True)
+        ]
+
+    fused = [rrf([b, d]) for b, d in zip(bm25_lists, dense_lists, strict=True)]
     return {
-        "bm25": score(bm25_ranks),
-        "dense_only": score(dense_ranks),
-        "dense_only_embed_seconds": round(embed_seconds, 1),
+        "bm25": score_halves(queries, ranks(bm25_lists)),
+        "dense_only": score_halves(queries, ranks(dense_lists)),
+        "naive_rrf": score_halves(queries, ranks(fused)),
+        "unit_embed_seconds": embed_seconds and round(embed_seconds, 1),
     }
 
 
@@ -275,25 +331,9 @@ async def load_scale(core: Core, root: Path, seed_vectors: np.ndarray) -> dict[s
 # --- main ---------------------------------------------------------------------------------------------
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(args.work).resolve()  # noqa: ASYNC240
-    root, units = build_corpus(work)
-    queries = [u for u in units if u.query]
-    data_dir = work / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SINGULARITY_", "ANTHROPIC_"))}
-    env.update(SINGULARITY_DATA_DIR=str(data_dir), SINGULARITY_MODEL_DIR=str(args.model_dir),
-               SINGULARITY_LOG_LEVEL="WARNING")  # fmt: skip
-    results: dict[str, Any] = {
-        "corpus": {
-            "files": sum(1 for p in root.rglob("*") if p.is_file()),
-            "units": len(units),
-            "queries": {
-                lang: sum(1 for q in queries if q.language == lang)
-                for lang in ("python", "javascript", "typescript")
-            },
-        },
-        "machine": f"{os.cpu_count()} CPU cores shared with ~7 engineers' builds and tests (timings are noisy)",
-    }
+async def run_mcp(args: argparse.Namespace, env: dict[str, str], root: Path, queries: list[Unit],
+                  results: dict[str, Any], settings: Settings) -> None:  # fmt: skip
+    """Index through a spawned `serve`, then every query as a `semantic_search` call; latency client side."""
     probe = queries[0]
     async with mcp_session(env) as session:
         started = time.perf_counter()
@@ -322,7 +362,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
         for q in queries[:20]:  # warm-up (connection pool, caches)
             await call(session, "semantic_search", query=q.query, scope="code", path=str(root))
-        ranks: dict[str, list[int | None]] = {}
+        ranks: list[int | None] = []
         latencies = []
         server_ms = []
         for q in queries:
@@ -331,61 +371,115 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
             latencies.append(took)
             server_ms.append(data["took_ms"])
-            ranks.setdefault(q.language, []).append(rank_of(hit_list(data, root), q))
-        results["system"] = score(ranks)
+            ranks.append(rank_of(hit_list(data, root), q))
+        results["system"] = score_halves(queries, ranks)
         results["latency_ms"] = {"client_p50": pct(latencies, 50), "client_p95": pct(latencies, 95),
-                                 "server_p50": pct(server_ms, 50), "server_p95": pct(server_ms, 95)}  # fmt: skip
+                                 "server_p50": pct(server_ms, 50), "server_p95": pct(server_ms, 95),
+                                 "load_average": os.getloadavg()}  # fmt: skip
+        if args.scale_chunks:  # load the scale root in-process (the server keeps running), query via MCP
+            async with asynccontextmanager(Core(settings).run)() as core:
+                results["scale"] = await load_scale_root(args, core)
+            await run_scale(args, session, queries, results["scale"])
 
-        settings = Settings(data_dir=data_dir, model_dir=Path(args.model_dir), database_url=None)
-        async with asynccontextmanager(Core(settings).run)() as core:
-            results["baselines"] = await run_baselines(core, units, queries)
-            if args.scale_chunks:
-                scale_root = work / "scale"
-                per_file = 10
-                files = -(-args.scale_chunks // per_file)
-                if not scale_root.exists():
-                    make_scale_repo(scale_root, files, per_file)
-                pool = (await core.database()).pool
-                async with pool.connection() as conn:
-                    cur = await conn.execute(
-                        "SELECT embedding FROM code_chunks WHERE embedding IS NOT NULL LIMIT 2000"
-                    )
-                    seeds = np.stack(
-                        [
-                            r[0].to_numpy() if hasattr(r[0], "to_numpy") else np.asarray(r[0])
-                            for r in await cur.fetchall()
-                        ]
-                    )
-                results["scale"] = await load_scale(core, scale_root.resolve(), seeds)
 
-        if args.scale_chunks:
-            scale_root = (work / "scale").resolve()
-            sample = random.Random(3).sample(queries, min(200, len(queries)))
-            for label, path in [("scale_root_filtered", str(scale_root)), ("all_roots", None)]:
-                extra = {"path": path} if path else {}
-                for q in sample[:10]:
-                    await call(session, "semantic_search", query=q.query, scope="code", **extra)
-                took_all = []
-                for q in sample:
-                    _, took = await call(
-                        session, "semantic_search", query=q.query, scope="code", top_k=K, **extra
-                    )
-                    took_all.append(took)
-                results["scale"][label] = {"queries": len(sample), "client_p50_ms": pct(took_all, 50),
-                                           "client_p95_ms": pct(took_all, 95)}  # fmt: skip
-            took_lang = []
-            for q in sample[:100]:
-                _, took = await call(
-                    session,
-                    "semantic_search",
-                    query=q.query,
-                    scope="code",
-                    path=str(scale_root / "pkg3"),
-                    language="python",
-                )
-                took_lang.append(took)
-            results["scale"]["subfolder_and_language_filter"] = {
-                "queries": len(took_lang), "client_p50_ms": pct(took_lang, 50), "client_p95_ms": pct(took_lang, 95)}  # fmt: skip
+async def run_inprocess(core: Core, root: Path, queries: list[Unit], results: dict[str, Any]) -> None:
+    """The same queries through the search API in this process (no MCP spawn): for tuning iterations."""
+    from singularity_mcp.search import search_code
+    from singularity_mcp.search._indexer import index_repository
+
+    pool = (await core.database()).pool
+    started = time.perf_counter()
+    await index_repository(pool, root, core.embedder)
+    results["index_seconds"] = round(time.perf_counter() - started, 2)
+    ranks: list[int | None] = []
+    latencies = []
+    for q in queries:
+        began = time.perf_counter()
+        found = await search_code(pool, core.embedder, q.query, path=root, top_k=K)
+        latencies.append((time.perf_counter() - began) * 1000)
+        hits = [(Path(h.path).relative_to(root).as_posix(), h.start_line, h.end_line) for h in found.results]
+        ranks.append(rank_of(hits, q))
+    results["system"] = score_halves(queries, ranks)
+    results["latency_ms"] = {"inprocess_p50": pct(latencies, 50), "inprocess_p95": pct(latencies, 95),
+                             "load_average": os.getloadavg()}  # fmt: skip
+
+
+async def run_scale(
+    args: argparse.Namespace, session: ClientSession, queries: list[Unit], out: dict[str, Any]
+) -> None:
+    work = Path(args.work).resolve()  # noqa: ASYNC240
+    scale_root = (work / "scale").resolve()
+    sample = random.Random(3).sample(queries, min(200, len(queries)))
+    for label, path in [("scale_root_filtered", str(scale_root)), ("all_roots", None)]:
+        extra = {"path": path} if path else {}
+        for q in sample[:10]:
+            await call(session, "semantic_search", query=q.query, scope="code", **extra)
+        took_all = []
+        for q in sample:
+            _, took = await call(session, "semantic_search", query=q.query, scope="code", top_k=K, **extra)
+            took_all.append(took)
+        out[label] = {"queries": len(sample), "client_p50_ms": pct(took_all, 50),
+                      "client_p95_ms": pct(took_all, 95)}  # fmt: skip
+    took_lang = []
+    for q in sample[:100]:
+        _, took = await call(
+            session, "semantic_search", query=q.query, scope="code", path=str(scale_root / "pkg3"),
+            language="python",
+        )  # fmt: skip
+        took_lang.append(took)
+    out["subfolder_and_language_filter"] = {
+        "queries": len(took_lang), "client_p50_ms": pct(took_lang, 50), "client_p95_ms": pct(took_lang, 95)}  # fmt: skip
+
+
+async def load_scale_root(args: argparse.Namespace, core: Core) -> dict[str, Any]:
+    work = Path(args.work).resolve()  # noqa: ASYNC240
+    scale_root = work / "scale"
+    per_file = 10
+    if not scale_root.exists():
+        make_scale_repo(scale_root, -(-args.scale_chunks // per_file), per_file)
+    pool = (await core.database()).pool
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT embedding FROM code_chunks WHERE embedding IS NOT NULL LIMIT 2000")
+        seeds = np.stack(
+            [r[0].to_numpy() if hasattr(r[0], "to_numpy") else np.asarray(r[0]) for r in await cur.fetchall()]
+        )
+    return await load_scale(core, scale_root.resolve(), seeds)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(args.work).resolve()  # noqa: ASYNC240
+    root, units = build_corpus(work)
+    halves = HALVES if args.half == "both" else (args.half,)
+    queries = [u for u in units if u.query and u.half in halves]
+    data_dir = work / "data"
+    if not args.reuse and data_dir.exists():
+        shutil.rmtree(data_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SINGULARITY_", "ANTHROPIC_"))}
+    env.update(SINGULARITY_DATA_DIR=str(data_dir), SINGULARITY_MODEL_DIR=str(args.model_dir),
+               SINGULARITY_LOG_LEVEL="WARNING")  # fmt: skip
+    results: dict[str, Any] = {
+        "command": " ".join(sys.argv),
+        "corpus": {
+            "files": sum(1 for p in root.rglob("*") if p.is_file()),
+            "units": len(units),
+            "projects": sorted({"/".join(u.path.split("/")[:2]) + f" ({u.half})" for u in units}),
+            "queries": {
+                half: {
+                    lang: sum(1 for q in queries if q.language == lang and q.half == half)
+                    for lang in LANGUAGES
+                }
+                for half in halves
+            },
+        },
+        "machine": f"{os.cpu_count()} CPU cores shared with other engineers' builds and tests (timings are noisy)",
+    }
+    settings = Settings(data_dir=data_dir, model_dir=Path(args.model_dir), database_url=None)
+    if args.mode == "mcp":
+        await run_mcp(args, env, root, queries, results, settings)
+    async with asynccontextmanager(Core(settings).run)() as core:
+        if args.mode == "inprocess":
+            await run_inprocess(core, root, queries, results)
+        results["baselines"] = await run_baselines(core, units, queries, work)
     return results
 
 
@@ -394,6 +488,23 @@ if __name__ == "__main__":
     parser.add_argument("--work", default="/tmp/search-bench")
     parser.add_argument(
         "--model-dir", default=str(Path.home() / ".cache" / "singularity-mcp-test" / "models")
+    )
+    parser.add_argument(
+        "--half",
+        choices=["dev", "test", "both"],
+        default="both",
+        help="which half's queries to run (dev: tune on it; test: only report)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["mcp", "inprocess"],
+        default="mcp",
+        help="mcp: a spawned server over stdio (reported figures); inprocess: the search API",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the data directory (a built index) from an earlier run under --work",
     )
     parser.add_argument("--scale-chunks", type=int, default=0)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))

@@ -66,12 +66,27 @@ def test_one_chunk_per_definition_with_symbols() -> None:
         assert estimate_tokens(chunk.text) <= 160 + 16  # a piece stays within the window (line granularity)
 
 
-def test_small_neighbours_are_merged() -> None:
-    source = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(20))
+def test_small_definitions_stay_apart_and_module_code_joins_them() -> None:
+    source = "import os\n\nLIMIT = 3\n\n\n" + "".join(
+        f"def f{i}(x):\n    return x + {i}\n\n" for i in range(20)
+    )
     chunks = chunk_source(source, "python", "small.py", max_tokens=256)
     assert_covers(source, chunks)
-    assert len(chunks) < 20
-    assert chunks[0].symbol == "f0"
+    assert [c.symbol for c in chunks] == [f"f{i}" for i in range(20)]
+    assert chunks[0].start_line == 1  # the imports travel with the first definition
+    assert chunks[0].embed_text == "def f0(x):\n    return x + 0"  # ... but its vector is of f0 alone
+    assert all(c.embed_text is None for c in chunks[1:])  # nothing merged: the text itself is embedded
+
+
+def test_module_code_around_a_definition_is_not_embedded() -> None:
+    source = (
+        "var baseFor = require('./_baseFor'),\n    keys = require('./keys');\n\n"
+        "function forOwn(object, iteratee) {\n  return object && baseFor(object, iteratee, keys);\n}\n\n"
+        "module.exports = forOwn;\n"
+    )
+    (chunk,) = chunk_source(source, "javascript", "forOwn.js", max_tokens=256)
+    assert (chunk.symbol, chunk.start_line, chunk.end_line) == ("forOwn", 1, 8)
+    assert chunk.embed_text == "\n".join(source.split("\n")[3:6])
 
 
 def test_huge_function_is_split_into_windows() -> None:
@@ -135,3 +150,19 @@ def test_markdown_is_cut_at_headings() -> None:
     assert all(c.kind == "section" for c in chunks)
     usage = next(c for c in chunks if c.symbol == "Usage")
     assert usage.text.startswith("## Usage")
+
+
+def test_chunks_name_every_definition_they_contain() -> None:
+    source = (
+        "import os\n\nLIMIT = 3\n\n\n"
+        "def Gt(a, b):\n    return a > b\n\n\n"
+        "def Lt(a, b):\n    return a < b\n\n\n"
+        "class Box:\n    def open(self):\n        return 1\n\n    def close(self):\n        return 0\n"
+    )
+    chunks = chunk_source(source, "python", "cmp.py", max_tokens=256)
+    assert_covers(source, chunks)
+    assert [(c.symbol, c.names) for c in chunks] == [
+        ("Gt", ("Gt",)),
+        ("Lt", ("Lt",)),
+        ("Box", ("Box", "open", "close")),  # a class that fits stays whole and names its methods
+    ]

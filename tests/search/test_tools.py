@@ -91,6 +91,41 @@ async def test_identifier_search_splits_camel_and_snake(client: ClientSession, t
         assert rel(top, root) == file and top["start_line"] <= line <= top["end_line"], (query, top)
 
 
+async def test_exact_identifier_beats_its_split_words_in_other_languages(
+    client: ClientSession, tmp_path: Path
+) -> None:
+    """A query naming a definition exactly (any case convention) ranks that definition first, above
+    chunks that only share the identifier's words, in another language or as a one-line chunk."""
+    files = {
+        "pip/req.py": """
+            def parse_requirements(lines):
+                requirements = [line.strip() for line in lines if line.strip()]
+                return requirements
+
+
+            def get_requirement(name):
+                return Requirement(name)
+            """,
+        "web/reqs.js": """
+            export function listRequirements(get) {
+              const requirement = get("requirement");
+              const requirements = get("requirements");
+              return [requirement, requirements, get(requirement), get(requirements)];
+            }
+            """,
+    }
+    root = write_repo(tmp_path / "repo", files)
+    await call(client, "index_codebase", path=str(root))
+    for query in (
+        "get_requirement",
+        "getRequirement",
+        "GetRequirement returns the requirement",
+        "get-requirement",
+    ):
+        top = (await search(client, query, path=str(root)))[0]
+        assert rel(top, root) == "pip/req.py" and top["symbol"] == "get_requirement", (query, top)
+
+
 async def test_edit_then_search_is_fresh_and_delete_is_gone(client: ClientSession, tmp_path: Path) -> None:
     root = write_repo(tmp_path / "repo")
     await call(client, "index_codebase", path=str(root))

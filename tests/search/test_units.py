@@ -82,6 +82,33 @@ async def _plain_api(core: Core, tmp_path: Path) -> None:
     found = await search_code(database.pool, core.embedder, "sales tax on an invoice", path=root)
     assert found.results[0].path == str(root / "billing/invoice.py")
     assert found.dense_coverage == 1.0
-    assert await remove_root(database.pool, root) == 5
+    await _definition_alone_is_embedded(core, root)
+    assert await remove_root(database.pool, root) == 6
     with pytest.raises(NotIndexed):
         await search_code(database.pool, core.embedder, "invoice", path=root)
+
+
+async def _definition_alone_is_embedded(core: Core, root: Path) -> None:
+    """A chunk whose definition carries merged module code (imports, exports) gets the vector of the
+    definition alone, through the real index run."""
+    import numpy as np
+
+    from singularity_mcp.search._files import embedding_text
+
+    database = await core.database()
+    body = "function forOwn(object, iteratee) {\n  return object && baseFor(object, iteratee, keys);\n}"
+    source = f"var baseFor = require('./_baseFor'),\n    keys = require('./keys');\n\n{body}\n\nmodule.exports = forOwn;\n"
+    (root / "forOwn.js").write_text(source)
+    await index_repository(database.pool, root, core.embedder)
+    async with database.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT symbol, content, embed_text, embedding FROM code_chunks WHERE rel_path = 'forOwn.js'"
+        )
+        ((symbol, content, embed_text, stored),) = await cur.fetchall()
+    assert (symbol, content, embed_text) == ("forOwn", source.rstrip("\n"), body)
+    embedder = await core.embedder()
+    alone, whole = await embedder.embed(
+        [embedding_text("forOwn.js", symbol, body), embedding_text("forOwn.js", symbol, content)]
+    )
+    stored = np.asarray(stored.to_numpy() if hasattr(stored, "to_numpy") else stored, dtype=np.float32)
+    assert float(stored @ alone) > 0.999 > float(stored @ whole)

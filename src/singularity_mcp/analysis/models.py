@@ -121,6 +121,8 @@ class Chunk:
     language: str | None
     text: str
     path: str | None = None  # the file the chunk comes from, as given to `chunk_source`
+    names: tuple[str, ...] = ()  # every definition that starts in the chunk (short names, file order)
+    embed_text: str | None = None  # what to embed instead of `text`: the definition alone
 
 
 class AnalyzeCodeResult(BaseModel):

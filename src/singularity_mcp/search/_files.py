@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.paths import AllowedRoots, read_file
-from singularity_mcp.search._lexical import lexical_text, path_text
+from singularity_mcp.search._lexical import lexical_text, path_text, whole_identifiers
 from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
 
 if TYPE_CHECKING:
@@ -25,8 +26,10 @@ class ChunkRow:
     symbol: str | None
     kind: str
     content: str
+    embed_text: str | None  # what the embedder sees instead of `content` (the definition alone), if not it
     embed_sha256: bytes
-    symbol_words: str
+    symbol_words: str  # the words of every definition name in the chunk (tsvector weight A)
+    name_words: str  # those names whole, as exact-name evidence (weight C)
     content_words: str
 
 
@@ -49,6 +52,13 @@ def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
     """What the embedder sees for a chunk: where it lives, its name, then the code."""
     header = f"{rel_path} {symbol}" if symbol else rel_path
     return f"{header}\n{content}"
+
+
+def _names(symbol: str | None, names: tuple[str, ...]) -> list[str]:
+    """The chunk's definition names: its symbol's last part (a piece of a split definition has no
+    definition of its own) and every definition that starts in it."""
+    last = re.split(r"[.:#]+", symbol)[-1] if symbol else ""
+    return list(dict.fromkeys([last, *names] if last else names))
 
 
 def prepare_file(
@@ -82,7 +92,9 @@ def prepare_file(
     text = decode_source(data)
     rows: list[ChunkRow] = []
     for chunk in chunk_source(text, language, rel_path, max_tokens=CHUNK_TOKENS):
-        embed_sha = hashlib.sha256(embedding_text(rel_path, chunk.symbol, chunk.text).encode()).digest()
+        embed_sha = hashlib.sha256(
+            embedding_text(rel_path, chunk.symbol, chunk.embed_text or chunk.text).encode()
+        ).digest()
         rows.append(
             ChunkRow(
                 start_line=chunk.start_line,
@@ -90,8 +102,10 @@ def prepare_file(
                 symbol=chunk.symbol,
                 kind=chunk.kind,
                 content=chunk.text,
+                embed_text=chunk.embed_text,
                 embed_sha256=embed_sha,
-                symbol_words=lexical_text(chunk.symbol or ""),
+                symbol_words=lexical_text(" ".join(names := _names(chunk.symbol, chunk.names))),
+                name_words=" ".join(word for word, _ in whole_identifiers(" ".join(names))),
                 content_words=lexical_text(chunk.text),
             )
         )

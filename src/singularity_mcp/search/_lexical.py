@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_KEBAB = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*")
 # camelCase / PascalCase / ACRONYMWords / digits boundaries
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 MAX_TEXT = 60_000  # to_tsvector refuses over 1 MB; chunks are small, this bounds pathological ones
@@ -31,6 +32,27 @@ def identifier_words(text: str) -> list[str]:
         else:
             words.append(whole)
     return words
+
+
+COMPOUND = (
+    2  # an identifier of several words: get_requirement, getRequirement, GetRequirement, get-requirement
+)
+CAPITALISED = 1  # one capitalised word: Equal, Context (Go's exported names, classes)
+
+
+def whole_identifiers(text: str) -> list[tuple[str, int]]:
+    """The identifiers of `text` that can name a definition exactly, whole (lower case, separators
+    dropped: all four spellings of `get_requirement` give `getrequirement`) with their strength,
+    COMPOUND or CAPITALISED. A plain lower-case word (`first`, `get`) is too common in prose to count."""
+    out = []
+    for match in _KEBAB.finditer(text[:MAX_TEXT]):
+        token = match.group()
+        parts = [p for piece in re.split(r"[_-]+", token) for p in _PARTS.findall(piece)]
+        if len(parts) > 1:
+            out.append(("".join(parts).lower(), COMPOUND))
+        elif parts and token[0].isupper() and len(token) > 1:
+            out.append((token.lower(), CAPITALISED))
+    return out
 
 
 def lexical_text(text: str) -> str:

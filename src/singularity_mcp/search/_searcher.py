@@ -25,7 +25,7 @@ from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search import _store
 from singularity_mcp.search._files import embedding_text, prepare_file
 from singularity_mcp.search._indexer import EmbedderFactory
-from singularity_mcp.search._lexical import lexical_text
+from singularity_mcp.search._lexical import CAPITALISED, COMPOUND, lexical_text, whole_identifiers
 from singularity_mcp.search.models import MAX_QUERY_CHARS, CodeHit, SearchResult
 
 if TYPE_CHECKING:
@@ -36,15 +36,28 @@ if TYPE_CHECKING:
 
 MAX_TOP_K = 50
 RRF_K = 10  # measured on benchmarks/search: 10 beat 30 and 60 (MRR@10 0.546 vs 0.535 / 0.532)
+# The keyword list's weight in the fusion (the dense list's is 1). 1.5 helped (+0.0 to +0.01 dev) while the
+# dense list was weak; once chunk vectors embed the definition alone, plain RRF of the two lists is as good
+# or better on the dev half (0.528 vs 0.520 at 1.5; k 5 / 20 and weights 1.25 within +-0.01).
+LEXICAL_WEIGHT = 1.0
 SNIPPET_CHARS = 1200
 SNIPPET_LINES = 40
 MAX_TERMS = 12
+# Code vectors of a general sentence model crowd together: at pgvector's default ef_search (40) the HNSW
+# top 10 missed most of the exact top 10 on the benchmark (dense MRR@10 0.27 vs 0.45 for JavaScript);
+# 400 recovers it (0.45) at a few milliseconds.
+HNSW_EF_SEARCH = 400
 FIRST_STAGE = 400  # candidates ranked by summed IDF before the full lexical score
 COMMON_TERM_SHARE = 0.4  # terms in more than this share of chunks carry little signal; dropped
 SMALL_CORPUS = 200  # ... unless the searched chunks are this few
 LEXICAL_ROW_BUDGET = 20_000  # rarest terms first, until their chunks add up to this many
-SYMBOL_WEIGHT = 0.5  # extra weight of a term found in the definition's name (tsvector weight A)
+SYMBOL_WEIGHT = 1.0  # extra weight of a term found in a definition's name (tsvector weight A)
 PATH_WEIGHT = 0.3  # ... in the file path (weight B)
+EXACT_WEIGHT = 2.0  # ... when a whole query identifier is a definition's exact name (weight C)
+EXACT_FIRST = COMPOUND  # exact-name hits of at least this strength go first
+BM25_K1 = 1.2
+BM25_B = 0.75
+AVERAGE_WORDS = 40.0  # typical distinct words of a chunk (BM25's average length)
 _LEXEME = re.compile(r"^[a-z0-9]+$")
 
 _COLUMNS = "c.id, c.root_id, c.file_id, c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content"
@@ -77,6 +90,7 @@ class Candidate:
     size: int
     mtime_ns: int
     score: float = 0.0
+    exact: int = 0  # strength of the query identifier that is exactly a definition name in the chunk
 
 
 async def resolve_scope(
@@ -165,47 +179,68 @@ def scope_sql(scope: Scope, params: list, alias: str = "c") -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> list[tuple[str, float]]:
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A query lexeme: its IDF over the searched roots and, when it is a whole identifier of the query,
+    its strength (COMPOUND, CAPITALISED; 0 otherwise): a definition with exactly that name is the
+    strongest evidence there is."""
+
+    lexeme: str
+    idf: float
+    whole: int
+
+
+async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> list[Term]:
     """The query's lexemes with their IDF over the scope's roots, rarest first; very common ones dropped."""
     words = lexical_text(query)
     if not words:
         return []
+    wholes = whole_identifiers(query)
     async with pool.connection() as conn:
         cur = await conn.execute(
             "WITH q AS (SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', %s))) AS lexeme) "
             "SELECT q.lexeme, coalesce(sum(t.ndoc), 0)::int, "
-            "       (SELECT coalesce(sum(chunks), 0)::int FROM code_roots WHERE id = ANY(%s)) "
+            "       (SELECT coalesce(sum(chunks), 0)::int FROM code_roots WHERE id = ANY(%s)), "
+            "       CASE WHEN q.lexeme = ANY(tsvector_to_array(to_tsvector('english', %s))) THEN %s"
+            "            WHEN q.lexeme = ANY(tsvector_to_array(to_tsvector('english', %s))) THEN %s ELSE 0 END "
             "FROM q LEFT JOIN code_terms t ON t.lexeme = q.lexeme AND t.root_id = ANY(%s) GROUP BY q.lexeme",
-            (words, list(scope.roots), list(scope.roots)),
+            (
+                words,
+                list(scope.roots),
+                " ".join(w for w, s in wholes if s == COMPOUND),
+                COMPOUND,
+                " ".join(w for w, s in wholes if s == CAPITALISED),
+                CAPITALISED,
+                list(scope.roots),
+            ),
         )
         rows = await cur.fetchall()
     total = max((r[2] for r in rows), default=0)
     terms = []
-    for lexeme, ndoc, _ in rows:
+    for lexeme, ndoc, _, whole in rows:
         if ndoc == 0 or not _LEXEME.match(lexeme):
             continue
         idf = math.log(1 + (total - ndoc + 0.5) / (ndoc + 0.5))
-        terms.append((lexeme, idf, ndoc))
-    terms.sort(key=lambda t: -t[1])  # rarest first
+        terms.append((Term(lexeme, idf, whole), ndoc))
+    terms.sort(key=lambda t: -t[0].idf)  # rarest first
     if total >= SMALL_CORPUS:
-        terms = [t for t in terms if t[2] <= COMMON_TERM_SHARE * total]
+        terms = [t for t in terms if t[1] <= COMMON_TERM_SHARE * total]
     chosen, visited = [], 0
-    for term in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
-        if chosen and visited + term[2] > LEXICAL_ROW_BUDGET:
+    for term, ndoc in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
+        if chosen and visited + ndoc > LEXICAL_ROW_BUDGET:
             break
         chosen.append(term)
-        visited += term[2]
-    return [(lexeme, idf) for lexeme, idf, _ in chosen]
+        visited += ndoc
+    return chosen
 
 
-async def _lexical(
-    pool: AsyncConnectionPool, scope: Scope, terms: list[tuple[str, float]], limit: int
-) -> list[Candidate]:
+async def _lexical(pool: AsyncConnectionPool, scope: Scope, terms: list[Term], limit: int) -> list[Candidate]:
     """Two stages: the sum of matched terms' IDF from one GIN lookup per term (no tsvector is read),
-    then the full score on the best few hundred (name and path matches, term frequency)."""
+    then the full score on the best few hundred: BM25 over the chunk's words, plus each matched term's
+    IDF again when it is in a definition name (A), the path (B), or is a definition's exact name (C)."""
     if not terms:
         return []
-    lookup_params: list = [[f"'{lexeme}'" for lexeme, _ in terms], [idf for _, idf in terms]]
+    lookup_params: list = [[f"'{t.lexeme}'" for t in terms], [t.idf for t in terms]]
     filters = scope_sql(scope, lookup_params, "l")
     lookup = (
         "SELECT l.chunk_id AS id, sum(t.idf) AS score FROM unnest(%s::text[], %s::float8[]) AS t(q, idf) "
@@ -213,24 +248,38 @@ async def _lexical(
         f"  WHERE l.lexemes @@ t.q::tsquery{filters}) l ON true "
         "GROUP BY l.chunk_id ORDER BY score DESC, l.chunk_id LIMIT %s"
     )
-    # Per matched term: its IDF, more when it is in the definition's name (A) or the path (B).
-    term_score = (
-        "CASE WHEN l.lexemes @@ %s::tsquery THEN (1 + %s * (l.lexemes @@ %s::tsquery)::int"
-        " + %s * (l.lexemes @@ %s::tsquery)::int) * %s ELSE 0 END"
+    # Per chunk and matched term: tf = its occurrences in the code (weight D), n = the chunk's distinct
+    # words; BM25's saturation and length normalisation, then the name, path and exact-name bonuses.
+    full = (
+        "SELECT sum(t.idf * ("
+        "  u.tf * (%(k1)s + 1) / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * length(l.lexemes) / %(avg)s))"
+        "  + %(name)s * u.a + %(path)s * u.b + %(exact)s * (t.whole > 0 AND u.c)::int)) AS score,"
+        " coalesce(max(t.whole) FILTER (WHERE u.c), 0) AS exact "
+        "FROM (SELECT v.lexeme, cardinality(array_positions(v.weights, 'D')) AS tf,"
+        "             ('A' = ANY(v.weights))::int AS a, ('B' = ANY(v.weights))::int AS b,"
+        "             'C' = ANY(v.weights) AS c"
+        "      FROM unnest(l.lexemes) v) u "
+        "JOIN unnest(%(lexemes)s::text[], %(idfs)s::float8[], %(wholes)s::int[]) AS t(lexeme, idf, whole)"
+        "  ON t.lexeme = u.lexeme"
     )
-    score_params: list = []
-    for lexeme, idf in terms:
-        score_params += [f"'{lexeme}'", SYMBOL_WEIGHT, f"'{lexeme}':A", PATH_WEIGHT, f"'{lexeme}':B", idf]
-    either = " | ".join(f"'{lexeme}'" for lexeme, _ in terms)
+    values = {
+        "k1": BM25_K1, "b": BM25_B, "avg": AVERAGE_WORDS, "name": SYMBOL_WEIGHT, "path": PATH_WEIGHT,
+        "exact": EXACT_WEIGHT, "lexemes": [t.lexeme for t in terms], "idfs": [t.idf for t in terms],
+        "wholes": [t.whole for t in terms],
+    }  # fmt: skip
     sql = (
         f"WITH first AS ({lookup}) "
-        f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM ("
-        f"  SELECT c.*, {' + '.join([term_score] * len(terms))} + 0.1 * ts_rank(l.lexemes, %s::tsquery, 1) AS score"
-        "  FROM first JOIN code_chunks c ON c.id = first.id JOIN code_chunk_lexemes l ON l.chunk_id = first.id"
-        ") c JOIN code_files f ON f.id = c.file_id ORDER BY c.score DESC, c.id LIMIT %s"
+        f"SELECT {_COLUMNS}, f.size, f.mtime_ns, s.score, s.exact FROM first "
+        "JOIN code_chunks c ON c.id = first.id JOIN code_chunk_lexemes l ON l.chunk_id = first.id "
+        f"CROSS JOIN LATERAL ({full}) s JOIN code_files f ON f.id = c.file_id "
+        "ORDER BY s.score DESC, c.id LIMIT %s"
     )
+    # psycopg takes one placeholder style per statement: inline the named values as positional ones.
+    names = re.findall(r"%\((\w+)\)s", sql)
+    sql = re.sub(r"%\((\w+)\)s", "%s", sql)
+    params = [*lookup_params, FIRST_STAGE, *[values[n] for n in names], limit]
     async with pool.connection() as conn:
-        cur = await conn.execute(sql, [*lookup_params, FIRST_STAGE, *score_params, either, limit])
+        cur = await conn.execute(sql, params)
         return [Candidate(*row) for row in await cur.fetchall()]
 
 
@@ -247,23 +296,32 @@ async def _dense(pool: AsyncConnectionPool, scope: Scope, vector: np.ndarray, li
         # Per-transaction planner settings (never plain SET on pooled connections).
         await conn.execute(
             "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-            (str(max(40, limit)), "relaxed_order" if scope.filtered else "off"),
+            (str(max(HNSW_EF_SEARCH, limit)), "relaxed_order" if scope.filtered else "off"),
         )
         cur = await conn.execute(sql, [*params, limit])
         return [Candidate(*row) for row in await cur.fetchall()]
 
 
-def fuse(lists: Sequence[Sequence[Candidate]], k: int = RRF_K) -> list[Candidate]:
-    """Reciprocal rank fusion: score = sum over lists of 1 / (k + rank)."""
+def fuse(
+    lists: Sequence[Sequence[Candidate]], k: int = RRF_K, weights: Sequence[float] = ()
+) -> list[Candidate]:
+    """Reciprocal rank fusion: score = sum over lists of weight / (k + rank) (weights default to 1)."""
     merged: dict[int, Candidate] = {}
     scores: dict[int, float] = {}
-    for ranked in lists:
+    for i, ranked in enumerate(lists):
+        weight = weights[i] if i < len(weights) else 1.0
         for rank, candidate in enumerate(ranked, start=1):
             merged.setdefault(candidate.id, candidate)
-            scores[candidate.id] = scores.get(candidate.id, 0.0) + 1.0 / (k + rank)
+            scores[candidate.id] = scores.get(candidate.id, 0.0) + weight / (k + rank)
     for chunk_id, candidate in merged.items():
         candidate.score = scores[chunk_id]
     return sorted(merged.values(), key=lambda c: (-c.score, c.id))
+
+
+def promote_exact(candidates: list[Candidate]) -> list[Candidate]:
+    """Definitions named exactly like an identifier of the query first, in their fused order: a name
+    match is stronger evidence than any number of shared words (in whatever language)."""
+    return sorted(candidates, key=lambda c: c.exact < EXACT_FIRST)
 
 
 def collapse(candidates: list[Candidate]) -> list[Candidate]:
@@ -338,7 +396,7 @@ async def _embed_files(
 
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT c.id, c.rel_path, c.symbol, c.content FROM code_chunks c "
+            "SELECT c.id, c.rel_path, c.symbol, coalesce(c.embed_text, c.content) FROM code_chunks c "
             "JOIN unnest(%s::bigint[], %s::text[]) AS w(root_id, rel_path) "
             "  ON c.root_id = w.root_id AND c.rel_path = w.rel_path WHERE c.embedding IS NULL",
             ([r for r, _ in files], [p for _, p in files]),
@@ -449,8 +507,8 @@ async def _search_once(
         terms = await _query_terms(pool, scope, query)
         lexical = await _lexical(pool, scope, terms, limit)
 
-    async def run_dense() -> None:
-        nonlocal dense, total, pending
+    async def count() -> None:
+        nonlocal total, pending
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT (SELECT coalesce(sum(chunks), 0)::int FROM code_roots WHERE id = ANY(%s)), "
@@ -458,17 +516,29 @@ async def _search_once(
                 (list(scope.roots), list(scope.roots)),
             )
             total, pending = await cur.fetchone()
+
+    async def run_dense() -> None:
+        nonlocal dense
+        vector = None
+        if _QUERY_VECTORS:  # the model is loaded: its forward pass overlaps the coverage count
+            embedder = await embedder_factory()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(count)
+                vector = await _query_vector(embedder, query)
+        else:
+            await count()
         if total and pending >= total:
             return  # nothing embedded yet: lexical only, and no model load on the query path
-        embedder = await embedder_factory()
-        dense = await _dense(pool, scope, await _query_vector(embedder, query), limit)
+        if vector is None:
+            vector = await _query_vector(await embedder_factory(), query)
+        dense = await _dense(pool, scope, vector, limit)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_lexical)
         tg.start_soon(run_dense)
     coverage = None if not total else max(0.0, 1.0 - pending / total)
-    fused = fuse([lexical, dense]) if dense else lexical
+    fused = fuse([lexical, dense], weights=(LEXICAL_WEIGHT, 1.0)) if dense else lexical
     if not dense:
         for rank, c in enumerate(fused, start=1):
             c.score = 1.0 / (RRF_K + rank)
-    return collapse(fused)[: top_k * 2], coverage
+    return collapse(promote_exact(fused))[: top_k * 2], coverage

@@ -17,13 +17,13 @@ if TYPE_CHECKING:  # annotations only: the MCP server imports this at start, bef
 _INSERT_CHUNK = """
 WITH chunk AS (
     INSERT INTO code_chunks (file_id, root_id, rel_path, language, start_line, end_line, symbol, kind, content,
-                             embed_sha256)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                             embed_text, embed_sha256)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     RETURNING id, root_id, language, kind, rel_path)
 INSERT INTO code_chunk_lexemes (chunk_id, root_id, language, kind, rel_path, lexemes)
 SELECT id, root_id, language, kind, rel_path,
        setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')
-       || to_tsvector('english', %s)
+       || setweight(to_tsvector('english', %s), 'C') || to_tsvector('english', %s)
 FROM chunk
 """
 
@@ -115,7 +115,8 @@ async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[Prepa
                     _INSERT_CHUNK,
                     [
                         (file_id, root_id, f.rel_path, f.language, c.start_line, c.end_line, c.symbol,
-                         c.kind, c.content, c.embed_sha256, c.symbol_words, f.path_words, c.content_words)
+                         c.kind, c.content, c.embed_text, c.embed_sha256, c.symbol_words, f.path_words, c.name_words,
+                         c.content_words)
                         for c in f.chunks
                     ],
                 )  # fmt: skip
@@ -153,10 +154,10 @@ async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
 async def pending_chunks(
     pool: AsyncConnectionPool, root_id: int, limit: int
 ) -> list[tuple[int, str, str | None, str]]:
-    """Chunks still without a vector: (id, rel_path, symbol, content)."""
+    """Chunks still without a vector: (id, rel_path, symbol, text to embed)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, rel_path, symbol, content FROM code_chunks "
+            "SELECT id, rel_path, symbol, coalesce(embed_text, content) FROM code_chunks "
             "WHERE root_id = %s AND embedding IS NULL ORDER BY id LIMIT %s",
             (root_id, limit),
         )
