@@ -94,9 +94,9 @@ async def analyze_source_isolated(
         with anyio.fail_after(budget_s):
             try:
                 return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
-            except anyio.BrokenResourceError:
-                # anyio reuses idle workers; one killed by an earlier cancelled call may not be reaped
-                # yet, and writing to it fails. A second call starts a fresh worker.
+            except anyio.BrokenWorkerProcess:
+                # anyio reuses idle workers; one that died since (killed with an earlier cancelled call,
+                # not reaped yet) fails on the first write and is dropped. The retry gets a live one.
                 return await anyio.to_process.run_sync(analyze_source, text, name, path, cancellable=True)
     except TimeoutError:
         raise InvalidInput(
