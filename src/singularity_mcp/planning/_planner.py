@@ -22,6 +22,7 @@ from singularity_mcp.planning.models import (
     DecomposeMethod,
     Plan,
     PlanList,
+    PlanStatus,
     PlanView,
     Priority,
     SubtaskSpec,
@@ -313,7 +314,7 @@ def _task_view(plan: Plan, task_id: str) -> TaskView:
     )
 
 
-def _plan_status(progress: dict[str, int], ready: list[str]) -> str:
+def _plan_status(progress: dict[str, int], ready: list[str]) -> PlanStatus:
     if progress["total"] and progress["done"] == progress["total"]:
         return "done"
     if progress["failed"]:

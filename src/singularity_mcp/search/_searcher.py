@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import InvalidInput, NotIndexed, check_text, quoted
 from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search import _store
@@ -189,7 +190,8 @@ async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> l
     terms.sort(key=lambda t: -t[1])  # rarest first
     if total >= SMALL_CORPUS:
         terms = [t for t in terms if t[2] <= COMMON_TERM_SHARE * total]
-    chosen, visited = [], 0
+    chosen: list[tuple[str, float, int]] = []
+    visited = 0
     for term in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
         if chosen and visited + term[2] > LEXICAL_ROW_BUDGET:
             break
@@ -457,7 +459,7 @@ async def _search_once(
                 "(SELECT count(*)::int FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NULL)",
                 (list(scope.roots), list(scope.roots)),
             )
-            total, pending = await cur.fetchone()
+            total, pending = await one_row(cur)
         if total and pending >= total:
             return  # nothing embedded yet: lexical only, and no model load on the query path
         embedder = await embedder_factory()

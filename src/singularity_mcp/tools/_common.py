@@ -55,10 +55,10 @@ def hints(
     """
     return ToolAnnotations(
         title=title,
-        readOnlyHint=read_only,
-        destructiveHint=False,
-        idempotentHint=idempotent,
-        openWorldHint=open_world,
+        read_only_hint=read_only,
+        destructive_hint=False,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
     )
 
 
