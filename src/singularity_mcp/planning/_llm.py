@@ -16,8 +16,11 @@ MAX_LLM_TASKS = 20
 
 
 class CompletionLike(Protocol):
-    text: str
-    model: str
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
 
 class Completer(Protocol):
