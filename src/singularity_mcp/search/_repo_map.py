@@ -200,9 +200,9 @@ def rank_definitions(
     for s, w in zip(src, weight, strict=True):
         out_weight[s] += w
     flowing: dict[tuple[str, str], float] = defaultdict(float)  # (defining file, name) -> rank received
-    for s, d, w, name in zip(src, dst, weight, edge_names, strict=True):
-        flowing[(files[d], name)] += rank[s] * w / out_weight[s]
-    per_file = defaultdict(int)
+    for s, target, w, name in zip(src, dst, weight, edge_names, strict=True):
+        flowing[(files[target], name)] += rank[s] * w / out_weight[s]
+    per_file: dict[str, int] = defaultdict(int)
     for d in definitions:
         per_file[d.rel_path] += 1
     scored = []
@@ -275,7 +275,7 @@ async def repo_map(
     core: Core, path: str, *, focus: str | None = None, token_budget: int = 2000
 ) -> RepoMapResult:
     """A map of the indexed folder `path` (or a sub-folder of one), ranked toward `focus` when given."""
-    from singularity_mcp.search._symbol_search import _allowed, _scope
+    from singularity_mcp.search._symbol_search import _allowed, _prefix, _scope
 
     started = time.perf_counter()
     if not MIN_BUDGET <= token_budget <= MAX_BUDGET:
@@ -287,11 +287,12 @@ async def repo_map(
     if not path or not path.strip():
         raise InvalidInput("path is empty: pass the absolute path of an indexed folder")
     scope = await _scope(core, path)
+    prefix = _prefix(scope)
     ((root_id, root_path),) = scope.roots.items()
     database = await core.database()
     async with store.reading(database.pool) as conn:
-        definitions = await store.all_definitions(conn, root_id, scope.prefix)
-        references = await store.reference_counts(conn, root_id, scope.prefix)
+        definitions = await store.all_definitions(conn, root_id, prefix)
+        references = await store.reference_counts(conn, root_id, prefix)
     definitions = _allowed(core, scope, definitions)
     notes: list[str] = []
     files = sorted({d.rel_path for d in definitions})
@@ -316,7 +317,7 @@ async def repo_map(
             "files; raise token_budget or pass focus= to steer it"
         )
     return RepoMapResult(
-        root=root_path + ("/" + scope.prefix.rstrip("/") if scope.prefix else ""),
+        root=root_path + ("/" + prefix.rstrip("/") if prefix else ""),
         text=render(definitions, chosen, file_order),
         files=file_order,
         definitions=len(chosen),

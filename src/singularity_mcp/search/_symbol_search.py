@@ -74,6 +74,12 @@ async def _scope(core: Core, path: str | None) -> Scope:
     return await resolve_scope(database.pool, root, None)
 
 
+def _prefix(scope: Scope) -> str | None:
+    """The sub-folder (relative, ending in "/") the symbol queries keep to, None for whole roots. `_scope`
+    passes no allowed roots, so its scope has at most one part: the folder asked for inside one root."""
+    return scope.parts[0][1] if scope.parts else None
+
+
 def _allowed(core: Core, scope: Scope, rows: list[Row]) -> list[Row]:
     """Rows inside `SINGULARITY_ALLOWED_ROOTS` (the index may hold folders outside them)."""
     allowed = core.settings.resolved_allowed_roots
@@ -141,7 +147,7 @@ async def _definitions(
 ) -> list[store.DefinitionRow]:
     database = await core.database()
     async with store.reading(database.pool) as conn:
-        rows = await store.definitions_named(conn, list(scope.roots), scope.prefix, names, kind, limit)
+        rows = await store.definitions_named(conn, list(scope.roots), _prefix(scope), names, kind, limit)
     return _allowed(core, scope, rows)
 
 
@@ -171,7 +177,7 @@ async def find_symbol(
             return rows, "qualified" if qualified else "exact", []
         database = await core.database()
         async with store.reading(database.pool) as conn:
-            known = await store.symbol_names(conn, list(scope.roots), scope.prefix)
+            known = await store.symbol_names(conn, list(scope.roots), _prefix(scope))
             empty = not known and await store.count_symbols(conn, list(scope.roots)) == 0
         if empty:
             raise NotIndexed(
@@ -240,7 +246,7 @@ def _group(scope: Scope, rows: list[store.ReferenceRow], limit: int) -> list[Fil
         take = list(zip(row.lines, row.enclosing, row.kinds, strict=True))[:left]
         texts = _read_lines(full, [line for line, _, _ in take])
         refs = [
-            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing, kind=kind)  # type: ignore[arg-type]
+            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing, kind=kind)
             for line, enclosing, kind in take
         ]
         left -= len(refs)
@@ -267,8 +273,8 @@ async def find_references(
     async def lookup() -> tuple[list[store.ReferenceRow], list[store.DefinitionRow]]:
         roots = list(scope.roots)
         async with store.reading(database.pool) as conn:  # one connection for both queries
-            rows = await store.references_named(conn, roots, scope.prefix, simple, MAX_REFERENCE_FILES)
-            defs = await store.definitions_named(conn, roots, scope.prefix, [simple], None, MAX_SYMBOLS)
+            rows = await store.references_named(conn, roots, _prefix(scope), simple, MAX_REFERENCE_FILES)
+            defs = await store.definitions_named(conn, roots, _prefix(scope), [simple], None, MAX_SYMBOLS)
         return _allowed(core, scope, rows), [d for d in _allowed(core, scope, defs) if d.name == simple]
 
     rows, definitions = await lookup()
