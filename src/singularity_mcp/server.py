@@ -204,11 +204,11 @@ def http_app(server: MCPServer, settings: Settings):
     from singularity_mcp.http_auth import TokenAuthMiddleware, TokenTable
 
     app = server.streamable_http_app(transport_security=transport_security(settings), host=settings.http_host)
-    app = DuplicateRequestIdGuard(app)
+    guarded = DuplicateRequestIdGuard(app)
     tokens = TokenTable(settings)
     if tokens:
-        return TokenAuthMiddleware(app, tokens, open_paths=HEALTH_PATHS)
-    return app
+        return TokenAuthMiddleware(guarded, tokens, open_paths=HEALTH_PATHS)
+    return guarded
 
 
 async def serve_stdio(server: MCPServer) -> None:

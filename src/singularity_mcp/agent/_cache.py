@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.agent._guard import Signature, disagreement
 from singularity_mcp.agent._verify import Refusal, verify
 
@@ -141,7 +142,7 @@ async def store(
                 source, model, complexity, input_tokens, output_tokens, cost_usd, settings.agent_cache_ttl_s,
             ),
         )  # fmt: skip
-        (cache_id,) = await cursor.fetchone()
+        (cache_id,) = await one_row(cursor)
         await conn.execute("DELETE FROM agent_cache WHERE expires_at <= now()")
         await conn.execute(
             "DELETE FROM agent_cache WHERE cache_id IN (SELECT cache_id FROM agent_cache "

@@ -208,7 +208,7 @@ async def _code_hits(
         return [], f"code search failed: {exc}"
     refs = []
     for hit in result.results:
-        if getattr(hit, "kind", None) == "code":
+        if hit.kind == "code":
             refs.append(CodeRef(path=hit.path, start_line=hit.start_line, end_line=hit.end_line,
                                 symbol=hit.symbol, score=hit.score))  # fmt: skip
     return refs, None
@@ -466,7 +466,7 @@ async def ask(
     assert request is not None
     result = AgentAnswer(
         answer=completion.text,
-        source=provider,  # type: ignore[arg-type]
+        source=provider,
         model=completion.model,
         usage=Usage(input_tokens=completion.input_tokens, output_tokens=completion.output_tokens),
         cost_usd=completion.cost_usd,
@@ -542,7 +542,7 @@ async def _log(
         )  # fmt: skip
         if result.source == "cache" and cache_id is not None:
             await _cache.mark_hit(conn, cache_id)
-        rows = [
+        rows: list[tuple[str, str, str, bool, str | None, int, int, float, float | None]] = [
             (result.answer_id, "anthropic", model, False, error, 0, 0, 0.0, None)
             for model, error in failures or []
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.agent._rules import MIN_CONFIDENCE
 from singularity_mcp.agent.models import RouterStats, TierStats
 
@@ -27,7 +28,7 @@ async def router_stats(core: Core) -> RouterStats:
             "SELECT count(guard_rejected), count(*) FILTER (WHERE feedback), count(*) FILTER (WHERE NOT feedback) "
             "FROM agent_answers"
         )
-        rejections, positive, negative = await cursor.fetchone()
+        rejections, positive, negative = await one_row(cursor)
         cursor = await conn.execute(
             "SELECT split_part(guard_rejected, ':', 1), count(*) FROM agent_answers "
             "WHERE guard_rejected IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
@@ -37,13 +38,13 @@ async def router_stats(core: Core) -> RouterStats:
             "SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM agent_llm_calls "
             "WHERE provider = 'anthropic'"
         )
-        llm_ok, llm_failed = await cursor.fetchone()
+        llm_ok, llm_failed = await one_row(cursor)
         cursor = await conn.execute("SELECT count(*) FROM agent_cache WHERE expires_at > now()")
-        (entries,) = await cursor.fetchone()
+        (entries,) = await one_row(cursor)
         cursor = await conn.execute(
             "SELECT count(*) FROM agent_rules WHERE confidence >= %s", (MIN_CONFIDENCE,)
         )
-        (learned,) = await cursor.fetchone()
+        (learned,) = await one_row(cursor)
     total = sum(int(v[0]) for v in by_source.values())
     tiers = []
     for source in _TIERS:

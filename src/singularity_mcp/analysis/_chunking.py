@@ -124,7 +124,7 @@ def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:
                 symbol = last.symbol or piece.symbol
                 kind = last.kind if last.symbol else piece.kind
                 own = last if last.symbol else piece if piece.symbol else None
-                focus = last.focus or (own and (own.start, own.end))
+                focus = last.focus or ((own.start, own.end) if own is not None else None)
                 merged[-1] = _Piece(
                     last.start, piece.end, symbol, kind, last.tokens + piece.tokens, True, focus
                 )

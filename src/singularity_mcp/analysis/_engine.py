@@ -18,7 +18,7 @@ from singularity_mcp.analysis._definitions import (
 )
 from singularity_mcp.analysis._languages import LOGICAL_TOKENS, NAME_TYPES, LanguageSpec
 from singularity_mcp.analysis._queries import CompiledLanguage, compiled
-from singularity_mcp.analysis.models import FileAnalysis, Finding, Metrics
+from singularity_mcp.analysis.models import FileAnalysis, Finding, Metrics, Severity
 
 MAX_COMPLEXITY = 15
 MAX_FUNCTION_LINES = 80
@@ -320,7 +320,7 @@ def _is_public(spec: LanguageSpec, definitions: list[RawDefinition], definition:
 
 
 # (rule, severity, limit, message): checked against (cyclomatic, lines, nesting, parameters) in that order
-_FUNCTION_LIMITS = (
+_FUNCTION_LIMITS: tuple[tuple[str, Severity, int, str], ...] = (
     ("high-complexity", "warning", MAX_COMPLEXITY, "{label} has cyclomatic complexity {value} (> {limit})"),
     ("long-function", "warning", MAX_FUNCTION_LINES, "{label} spans {value} lines (> {limit})"),
     ("deep-nesting", "warning", MAX_NESTING, "{label} nests control flow {value} deep (> {limit})"),

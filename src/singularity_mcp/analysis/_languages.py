@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter_language_pack import SupportedLanguage
 
 # lizard's CodeReader defaults: if/for/while/catch, &&/||, case, ?
 CLIKE = frozenset({"if", "for", "while", "catch", "case", "&&", "||", "?"})
@@ -83,7 +87,7 @@ class LanguageSpec:
     """What the engine needs to know about one language."""
 
     name: str
-    grammar: str
+    grammar: SupportedLanguage
     extensions: tuple[str, ...] = ()
     filenames: tuple[str, ...] = ()
     shebangs: tuple[str, ...] = ()
@@ -153,6 +157,25 @@ _CPP_DEFS = {
     "enum_specifier": "enum",
     "namespace_definition": "namespace",
 }
+
+# Metrics-only languages: (name, grammar, extensions, filenames).
+_MARKUP_ROWS: tuple[tuple[str, SupportedLanguage, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("json", "json", ("json", "jsonc", "json5"), (".babelrc", ".eslintrc")),
+    ("yaml", "yaml", ("yaml", "yml"), (".clang-format",)),
+    ("toml", "toml", ("toml",), ("Cargo.lock", "poetry.lock", "Pipfile")),
+    ("markdown", "markdown", ("md", "markdown", "mdx"), ()),
+    ("html", "html", ("html", "htm", "xhtml"), ()),
+    ("css", "css", ("css",), ()),
+    ("scss", "scss", ("scss",), ()),
+    ("xml", "xml", ("xml", "xsd", "xsl", "svg", "plist", "csproj"), ()),
+    ("sql", "sql", ("sql",), ()),
+    ("dockerfile", "dockerfile", ("dockerfile",), ("Dockerfile", "Containerfile")),
+    ("make", "make", ("mk", "mak"), ("Makefile", "makefile", "GNUmakefile")),
+    ("cmake", "cmake", ("cmake",), ("CMakeLists.txt",)),
+    ("hcl", "hcl", ("hcl", "tf", "tfvars"), ()),
+    ("ini", "ini", ("ini", "cfg", "conf"), (".editorconfig", ".gitconfig")),
+    ("rst", "rst", ("rst",), ()),
+)  # fmt: skip
 
 SPECS: tuple[LanguageSpec, ...] = (
     LanguageSpec(
@@ -402,23 +425,7 @@ SPECS: tuple[LanguageSpec, ...] = (
     # Metrics-only languages: line counts and findings, no definitions.
     *(
         LanguageSpec(name, grammar, exts, files, markup=True, conditions=frozenset())
-        for name, grammar, exts, files in (
-            ("json", "json", ("json", "jsonc", "json5"), (".babelrc", ".eslintrc")),
-            ("yaml", "yaml", ("yaml", "yml"), (".clang-format",)),
-            ("toml", "toml", ("toml",), ("Cargo.lock", "poetry.lock", "Pipfile")),
-            ("markdown", "markdown", ("md", "markdown", "mdx"), ()),
-            ("html", "html", ("html", "htm", "xhtml"), ()),
-            ("css", "css", ("css",), ()),
-            ("scss", "scss", ("scss",), ()),
-            ("xml", "xml", ("xml", "xsd", "xsl", "svg", "plist", "csproj"), ()),
-            ("sql", "sql", ("sql",), ()),
-            ("dockerfile", "dockerfile", ("dockerfile",), ("Dockerfile", "Containerfile")),
-            ("make", "make", ("mk", "mak"), ("Makefile", "makefile", "GNUmakefile")),
-            ("cmake", "cmake", ("cmake",), ("CMakeLists.txt",)),
-            ("hcl", "hcl", ("hcl", "tf", "tfvars"), ()),
-            ("ini", "ini", ("ini", "cfg", "conf"), (".editorconfig", ".gitconfig")),
-            ("rst", "rst", ("rst",), ()),
-        )
+        for name, grammar, exts, files in _MARKUP_ROWS
     ),
 )  # fmt: skip
 

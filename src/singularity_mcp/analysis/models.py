@@ -26,11 +26,14 @@ class Definition(BaseModel):
     nesting_depth: int = Field(default=0, description="Deepest nesting of control structures inside it.")
 
 
+Severity = Literal["info", "warning", "error"]
+
+
 class Finding(BaseModel):
     """One thing worth a look: rule id, severity, 1-based line, one-line message."""
 
     rule: str
-    severity: Literal["info", "warning", "error"]
+    severity: Severity
     line: int
     message: str
 

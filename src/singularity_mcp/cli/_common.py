@@ -76,9 +76,10 @@ def _quiet_on_interrupt() -> Iterator[None]:
 
 def _sole_exception(group: BaseExceptionGroup) -> BaseException:
     """The one real exception inside (nested) single-member exception groups, else the group itself."""
-    while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
-        group = group.exceptions[0]
-    return group
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 def print_json(value: Any) -> None:

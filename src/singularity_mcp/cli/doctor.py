@@ -101,7 +101,8 @@ def _rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("model", "FAIL", str(model["error"])))
     else:
         built = model.get("built")
-        checksum = {True: "checksum ok", False: "CHECKSUM MISMATCH"}.get(model.get("checksum_ok"), "")
+        verdicts: dict[bool | None, str] = {True: "checksum ok", False: "CHECKSUM MISMATCH"}
+        checksum = verdicts.get(model.get("checksum_ok"), "")
         state = "ok" if built and model.get("checksum_ok") is not False else "FAIL" if built else "not built"
         details = f"{model.get('model', '?')} {model.get('variant', '')}".strip()
         details += f", {'built' if built else 'built on first use'}"

@@ -12,6 +12,7 @@ import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.config import Settings
 from singularity_mcp.db._embedded import start_embedded
 from singularity_mcp.db._migrate import apply_migrations
@@ -41,7 +42,7 @@ class Database:
                 "SELECT current_setting('server_version'), "
                 "(SELECT extversion FROM pg_extension WHERE extname = 'vector')"
             )
-            server, vector = await cur.fetchone()
+            server, vector = await one_row(cur)
         return {"postgresql": server, "pgvector": vector or "missing"}
 
     async def close(self) -> None:
@@ -63,8 +64,9 @@ def _configurer(model_id: str | None) -> Callable[[psycopg.AsyncConnection], Awa
 
 async def open_database(settings: Settings) -> Database:
     """Connect (starting the embedded server if no URL is set), apply migrations, open the pool."""
-    embedded = settings.database_url is None
-    if embedded:
+    url = settings.database_url
+    embedded = url is None
+    if url is None:
         logger.info("starting embedded PostgreSQL in %s", settings.pgdata)
         try:
             url = await anyio.to_thread.run_sync(start_embedded, settings.pgdata)
@@ -73,8 +75,6 @@ async def open_database(settings: Settings) -> Database:
                 f"could not start the embedded PostgreSQL in {settings.pgdata}: {exc}. "
                 f"Check {settings.pgdata}/log, or set SINGULARITY_DATABASE_URL to an external server"
             ) from exc
-    else:
-        url = settings.database_url
     try:
         async with await psycopg.AsyncConnection.connect(url, connect_timeout=10) as conn:
             applied = await apply_migrations(conn)

@@ -67,7 +67,7 @@ async def apply_migrations(conn: psycopg.AsyncConnection, folder: Path | None = 
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
         cur = await conn.execute("SELECT version, checksum FROM schema_migrations")
-        applied = dict(await cur.fetchall())
+        applied: dict[int, str] = dict(await cur.fetchall())
         known = {m.version for m in migrations}
         newer = sorted(applied.keys() - known)
         if newer and newer[-1] > max(known, default=0):

@@ -12,13 +12,14 @@ import hashlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import anyio
 import numpy as np
 from pgvector import HalfVector
 from psycopg_pool import AsyncConnectionPool
 
-from singularity_mcp.embedding._embedder import Embedder, _check_texts
+from singularity_mcp.embedding._embedder import _check_texts
 from singularity_mcp.embedding._space import ensure_space
 
 _SELECT = "SELECT text_sha256, embedding FROM embedding_cache WHERE model_id = %s AND text_sha256 = ANY(%s)"
@@ -34,8 +35,20 @@ class _Pending:
     vector: np.ndarray | None = None
 
 
+class TextEmbedder(Protocol):
+    """What the cache needs of an embedder: the `Embedder` itself, or a wrapper around one."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 # Per embedder: digests being embedded right now by some call, so a concurrent call waits for them.
-_in_flight: weakref.WeakKeyDictionary[Embedder, dict[bytes, _Pending]] = weakref.WeakKeyDictionary()
+_in_flight: weakref.WeakKeyDictionary[TextEmbedder, dict[bytes, _Pending]] = weakref.WeakKeyDictionary()
 
 
 def half_precision(vectors: np.ndarray) -> np.ndarray:
@@ -47,7 +60,7 @@ def text_digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
-async def embed_cached(pool: AsyncConnectionPool, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+async def embed_cached(pool: AsyncConnectionPool, embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """Like `embedder.embed(texts)` (rounded to half precision), but each distinct text is looked up in
     (and added to) the cache. Refuses a database that holds another model's vectors (`ensure_space`)."""
     items = _check_texts(texts)
@@ -73,7 +86,7 @@ async def embed_cached(pool: AsyncConnectionPool, embedder: Embedder, texts: Seq
 
 
 async def _embed_missing(
-    pool: AsyncConnectionPool, embedder: Embedder, texts: dict[bytes, str]
+    pool: AsyncConnectionPool, embedder: TextEmbedder, texts: dict[bytes, str]
 ) -> dict[bytes, np.ndarray]:
     flying = _in_flight.setdefault(embedder, {})
     theirs = {d: flying[d] for d in texts if d in flying}

@@ -14,6 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -62,7 +63,7 @@ class _Builder:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
-    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs: object) -> str:
+    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs: Any) -> str:
         self._count += 1
         node_name = name or f"{op_type}_{self._count}"
         self.nodes.append(helper.make_node(op_type, list(inputs), [node_name], name=node_name, **attrs))

@@ -13,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import ConfigError, NotConfigured
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ async def _column_sizes(conn: psycopg.AsyncConnection) -> dict[str, int]:
 async def _has_vectors(conn: psycopg.AsyncConnection) -> bool:
     checks = " OR ".join(f"EXISTS (SELECT 1 FROM {t} WHERE embedding IS NOT NULL)" for t in SIZED_TABLES)
     cur = await conn.execute(f"SELECT {checks}")
-    return bool((await cur.fetchone())[0])
+    return bool((await one_row(cur))[0])
 
 
 async def _resize(conn: psycopg.AsyncConnection, dimensions: int) -> None:

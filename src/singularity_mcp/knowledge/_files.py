@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.knowledge.models import ARTIFACT_ADAPTER, ARTIFACT_TYPES, Artifact, parse_artifact
@@ -183,7 +183,7 @@ def export_schemas(folder: Path) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    per_type = {
+    per_type: dict[str, type[BaseModel]] = {
         "quality_standard": models.QualityStandard,
         "framework_pattern": models.FrameworkPattern,
         "system_prompt": models.SystemPrompt,

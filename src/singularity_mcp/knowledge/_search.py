@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.knowledge._store import SUCCESS_RATE_SQL, _check_type, import_artifacts
 from singularity_mcp.knowledge.models import KnowledgeHit
@@ -76,7 +77,7 @@ async def search_knowledge(
     database = await core.database()
     async with database.pool.connection() as conn:
         cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM knowledge_artifacts)")
-        imported = (await cur.fetchone())[0]
+        imported = (await one_row(cur))[0]
     if not imported:  # never imported (a fresh database, no server start yet): the files are the truth
         logger.info("knowledge base is empty: importing the artifact files first")
         await import_artifacts(core)

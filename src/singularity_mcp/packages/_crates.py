@@ -9,11 +9,18 @@ import httpx2
 from singularity_mcp.errors import NotFound
 from singularity_mcp.packages._http import JSONService
 from singularity_mcp.packages._registry import parse_time, recent, text, url
-from singularity_mcp.packages.models import Dependency, PackageFacts, PackageHit, ReleaseFacts, VersionInfo
+from singularity_mcp.packages.models import (
+    Dependency,
+    Ecosystem,
+    PackageFacts,
+    PackageHit,
+    ReleaseFacts,
+    VersionInfo,
+)
 
 
 class CratesClient:
-    ecosystem = "crates"
+    ecosystem: Ecosystem = "crates"
     label = "crates.io"
     has_search = True
 
@@ -93,7 +100,7 @@ def parse_package(doc: dict[str, Any]) -> PackageFacts:
         for v in doc.get("versions") or []
         if v.get("num")
     ]
-    latest_entry = next((v for v in doc.get("versions") or [] if v.get("num") == latest), {})
+    latest_entry: dict[str, Any] = next((v for v in doc.get("versions") or [] if v.get("num") == latest), {})
     keywords = [k.get("keyword") or k.get("id") for k in doc.get("keywords") or [] if isinstance(k, dict)]
     return PackageFacts(
         ecosystem="crates",

@@ -9,13 +9,20 @@ import httpx2
 from singularity_mcp.errors import NotFound
 from singularity_mcp.packages._http import JSONService
 from singularity_mcp.packages._registry import parse_time, recent, text, url
-from singularity_mcp.packages.models import Dependency, PackageFacts, PackageHit, ReleaseFacts, VersionInfo
+from singularity_mcp.packages.models import (
+    Dependency,
+    Ecosystem,
+    PackageFacts,
+    PackageHit,
+    ReleaseFacts,
+    VersionInfo,
+)
 
 _REPO_LINKS = ("github", "gitlab", "source", "repository", "bitbucket", "codeberg")
 
 
 class HexClient:
-    ecosystem = "hex"
+    ecosystem: Ecosystem = "hex"
     label = "Hex (hex.pm)"
     has_search = True
 

@@ -9,11 +9,14 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from singularity_mcp.paths import AllowedRoots, read_file
+
+if TYPE_CHECKING:
+    from singularity_mcp.packages.models import Ecosystem
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ _NPM_NON_REGISTRY = ("file:", "link:", "git", "http:", "https:", "workspace:", "
 @dataclass(frozen=True)
 class Declared:
     manifest: str
-    ecosystem: str  # pypi | npm | crates | hex | go
+    ecosystem: Ecosystem | Literal["go"]
     name: str
     requirement: str
     kind: str = "normal"

@@ -11,7 +11,14 @@ import httpx2
 from singularity_mcp.errors import NotFound, SingularityError
 from singularity_mcp.packages._http import JSONService
 from singularity_mcp.packages._registry import parse_time, recent, text, url
-from singularity_mcp.packages.models import Dependency, PackageFacts, PackageHit, ReleaseFacts, VersionInfo
+from singularity_mcp.packages.models import (
+    Dependency,
+    Ecosystem,
+    PackageFacts,
+    PackageHit,
+    ReleaseFacts,
+    VersionInfo,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ def _path(name: str) -> str:
 
 
 class NpmClient:
-    ecosystem = "npm"
+    ecosystem: Ecosystem = "npm"
     label = "the npm registry"
     has_search = True
 

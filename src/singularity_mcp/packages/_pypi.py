@@ -14,6 +14,7 @@ from singularity_mcp.packages._registry import parse_time, recent, text, url
 from singularity_mcp.packages.models import (
     Advisory,
     Dependency,
+    Ecosystem,
     PackageFacts,
     PackageHit,
     ReleaseFacts,
@@ -25,7 +26,7 @@ _REPO_KEYS = ("source", "source code", "repository", "code", "github", "git")
 
 
 class PyPIClient:
-    ecosystem = "pypi"
+    ecosystem: Ecosystem = "pypi"
     label = "PyPI"
     has_search = False  # PyPI has no JSON search API
 

@@ -248,7 +248,8 @@ class PackageService:
         OSV is out of reach, PyPI's own record (its package document for the latest version, its per-version
         document for others) stands in, else the advisories are reported as not checked."""
         name = name or (facts.name if facts else "")
-        key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type]
+        # `in ECOSYSTEMS` narrows str to Ecosystem from mypy 2.0 on; earlier versions need the ignore.
+        key = cache_key(ecosystem, name) if ecosystem in ECOSYSTEMS else name  # type: ignore[arg-type, unused-ignore]
 
         async def fetch() -> _AdvisorySet:
             return _AdvisorySet(advisories=await self.osv.query(OSV_ECOSYSTEM[ecosystem], name, version))
@@ -508,7 +509,7 @@ class PackageService:
     async def _audit_one(self, item: Declared) -> AuditEntry:
         entry = AuditEntry(
             manifest=item.manifest,
-            ecosystem=item.ecosystem,  # type: ignore[arg-type]
+            ecosystem=item.ecosystem,
             name=item.name,
             requirement=item.requirement,
             kind=item.kind,

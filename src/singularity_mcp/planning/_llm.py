@@ -16,8 +16,11 @@ MAX_LLM_TASKS = 20
 
 
 class CompletionLike(Protocol):
-    text: str
-    model: str
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
 
 class Completer(Protocol):
@@ -182,7 +185,7 @@ def parse_decomposition(text: str) -> tuple[list[SubtaskSpec], list[str]]:
             description=t.description,
             depends_on=t.depends_on,
             complexity=t.complexity,
-            priority=t.priority,  # type: ignore[arg-type]
+            priority=t.priority,
             acceptance_criteria=t.acceptance_criteria,
             estimate_hours=t.estimate_hours,
             recommended_subtasks=t.recommended_subtasks if t.complexity >= 7 else None,

@@ -22,6 +22,7 @@ from singularity_mcp.planning.models import (
     DecomposeMethod,
     Plan,
     PlanList,
+    PlanStatus,
     PlanView,
     Priority,
     SubtaskSpec,
@@ -261,7 +262,7 @@ def plan_view(plan: Plan, *, message: str = "", now: datetime | None = None) -> 
     ordered = sorted(plan.tasks, key=task_sort_key)
     views = [_task_view(plan, tid) for tid in ordered]
     leaves = [t for t in plan.tasks.values() if graph.is_leaf(plan, t.id) and t.status != "cancelled"]
-    counts = Counter(t.status for t in leaves)
+    counts: Counter[str] = Counter(t.status for t in leaves)
     progress = {s: counts.get(s, 0) for s in ("pending", "in_progress", "done", "failed", "blocked")}
     progress["total"] = len(leaves)
     truncated = None
@@ -313,7 +314,7 @@ def _task_view(plan: Plan, task_id: str) -> TaskView:
     )
 
 
-def _plan_status(progress: dict[str, int], ready: list[str]) -> str:
+def _plan_status(progress: dict[str, int], ready: list[str]) -> PlanStatus:
     if progress["total"] and progress["done"] == progress["total"]:
         return "done"
     if progress["failed"]:

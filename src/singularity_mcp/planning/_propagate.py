@@ -104,6 +104,7 @@ def _refresh_phases(plan: Plan) -> list[str]:
             continue
         phase = plan.tasks[tid]
         live = [k for k in kids if k.status != "cancelled"]
+        new: TaskStatus
         if not live:
             new = "cancelled" if phase.status != "done" else "done"
         elif all(k.status == "done" for k in live):

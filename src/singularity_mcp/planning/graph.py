@@ -217,10 +217,10 @@ def critical_path(plan: Plan) -> tuple[list[str], float]:
         return [], 0.0
     end = max(best, key=lambda n: (best[n], [-p for p in task_sort_key(n)]))
     path: list[str] = []
-    node: str | None = end
-    while node is not None:
-        path.append(node)
-        node = back[node]
+    step: str | None = end
+    while step is not None:
+        path.append(step)
+        step = back[step]
     return path[::-1], best[end][0]
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, overload
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 TaskStatus = Literal["pending", "in_progress", "done", "failed", "blocked", "cancelled"]
+PlanStatus = Literal["pending", "in_progress", "done", "failed", "blocked"]
 Priority = Literal["high", "medium", "low"]
 DecomposeMethod = Literal["auto", "template", "llm"]
 
@@ -19,6 +20,10 @@ SATISFIED: frozenset[str] = frozenset({"done", "cancelled"})
 CLOSED: frozenset[str] = frozenset({"done", "cancelled", "failed"})
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """A time without a zone is taken as UTC (never as the database server's local time)."""
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
@@ -192,7 +197,7 @@ class PlanView(BaseModel):
     plan_id: int
     goal: str
     context: str | None = None
-    status: Literal["pending", "in_progress", "done", "failed", "blocked"]
+    status: PlanStatus
     source: str
     """How the plan was made: template:<artifact_id>, llm, or explicit."""
     tasks: list[TaskView]

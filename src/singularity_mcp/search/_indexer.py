@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ import anyio
 import anyio.to_thread
 from psycopg_pool import AsyncConnectionPool
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.search import _store
 from singularity_mcp.search._files import PreparedFile, embedding_text, prepare_file
@@ -35,6 +36,8 @@ from singularity_mcp.search._walk import FoundFile, walk_root
 from singularity_mcp.search.models import IndexProgress, IndexResult, PreflightSummary
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from singularity_mcp.embedding import Embedder
 
 logger = logging.getLogger(__name__)
@@ -160,7 +163,7 @@ async def _root_lock(pool: AsyncConnectionPool, root_id: int, path: str):
     """Hold the cross-process advisory lock of a root for the duration of a run."""
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (_store.ADVISORY_CLASS, root_id))
-        if not (await cur.fetchone())[0]:
+        if not (await one_row(cur))[0]:
             raise Unavailable(
                 f"another singularity-mcp process is indexing {path} right now; "
                 "call index_status to follow it, or retry when it finishes",
@@ -367,7 +370,15 @@ class _CountingEmbedder:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    async def embed(self, texts: list[str]) -> object:
+    @property
+    def model_id(self) -> str:
+        return self._inner.model_id
+
+    @property
+    def dimensions(self) -> int:
+        return self._inner.dimensions
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = await self._inner.embed(texts)
         self.embedded += len(texts)
         return vectors

@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,9 @@ def load_rates(path: Path | None) -> IndexRates:
         return IndexRates()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        rates = IndexRates(**{k: float(v) for k, v in data.items() if k != "measured_runs"})
+        # Names come from the file: the constructor rejects unknown ones (TypeError, below).
+        floats: dict[str, Any] = {k: float(v) for k, v in data.items() if k != "measured_runs"}
+        rates = IndexRates(**floats)
         return replace(rates, measured_runs=int(data.get("measured_runs", 0)))
     except (OSError, ValueError, TypeError) as exc:
         logger.warning("ignoring unreadable index rates in %s (%s)", path, exc)

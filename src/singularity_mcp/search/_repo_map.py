@@ -200,9 +200,9 @@ def rank_definitions(
     for s, w in zip(src, weight, strict=True):
         out_weight[s] += w
     flowing: dict[tuple[str, str], float] = defaultdict(float)  # (defining file, name) -> rank received
-    for s, d, w, name in zip(src, dst, weight, edge_names, strict=True):
-        flowing[(files[d], name)] += rank[s] * w / out_weight[s]
-    per_file = defaultdict(int)
+    for s, target, w, name in zip(src, dst, weight, edge_names, strict=True):
+        flowing[(files[target], name)] += rank[s] * w / out_weight[s]
+    per_file: dict[str, int] = defaultdict(int)
     for d in definitions:
         per_file[d.rel_path] += 1
     scored = []

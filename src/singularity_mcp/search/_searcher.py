@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import InvalidInput, NotIndexed, check_text, quoted
 from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search import _store
@@ -225,7 +226,8 @@ async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> l
     terms.sort(key=lambda t: -t[0].idf)  # rarest first
     if total >= SMALL_CORPUS:
         terms = [t for t in terms if t[1] <= COMMON_TERM_SHARE * total]
-    chosen, visited = [], 0
+    chosen: list[Term] = []
+    visited = 0
     for term, ndoc in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
         if chosen and visited + ndoc > LEXICAL_ROW_BUDGET:
             break
@@ -515,7 +517,7 @@ async def _search_once(
                 "(SELECT count(*)::int FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NULL)",
                 (list(scope.roots), list(scope.roots)),
             )
-            total, pending = await cur.fetchone()
+            total, pending = await one_row(cur)
 
     async def run_dense() -> None:
         nonlocal dense

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.errors import NotIndexed
 from singularity_mcp.paths import AllowedRoots
 from singularity_mcp.search._indexer import CodeIndexer
@@ -100,7 +101,7 @@ async def remove_root(pool: AsyncConnectionPool, path: Path) -> int:
             "SELECT count(*) FROM code_files f JOIN code_roots r ON r.id = f.root_id WHERE r.path = %s",
             (str(path),),
         )
-        (files,) = await cur.fetchone()
+        (files,) = await one_row(cur)
         cur = await conn.execute("DELETE FROM code_roots WHERE path = %s RETURNING id", (str(path),))
         if await cur.fetchone() is None:
             raise NotIndexed(

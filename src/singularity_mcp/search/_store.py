@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from singularity_mcp._rows import one_row
 from singularity_mcp.search._files import PreparedFile
 from singularity_mcp.search._symbol_store import write_symbols
 
@@ -54,7 +55,7 @@ async def ensure_root(pool: AsyncConnectionPool, path: str) -> RootRow:
             "RETURNING id, path, state, embedding_model, chunks",
             (path,),
         )
-        return RootRow(*await cur.fetchone())
+        return RootRow(*await one_row(cur))
 
 
 async def list_roots(pool: AsyncConnectionPool) -> list[RootRow]:
@@ -109,7 +110,7 @@ async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[Prepa
                 "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
                 (root_id, f.rel_path, f.language, f.size, f.mtime_ns, f.sha256),
             )
-            (file_id,) = await cur.fetchone()
+            (file_id,) = await one_row(cur)
             if f.chunks:
                 await cur.executemany(
                     _INSERT_CHUNK,
@@ -147,7 +148,7 @@ async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
             "WHERE id = %s RETURNING chunks",
             (root_id, root_id),
         )
-        (chunks,) = await cur.fetchone()
+        (chunks,) = await one_row(cur)
     return chunks
 
 
@@ -172,7 +173,7 @@ async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) 
             "WHERE root_id = %s AND embedding IS NULL",
             (cap, root_id),
         )
-        return int((await cur.fetchone())[0])
+        return int((await one_row(cur))[0])
 
 
 async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: np.ndarray) -> None:
@@ -189,7 +190,7 @@ async def count_pending(pool: AsyncConnectionPool, root_ids: Sequence[int]) -> i
             "SELECT count(*) FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NULL",
             (list(root_ids),),
         )
-        return (await cur.fetchone())[0]
+        return (await one_row(cur))[0]
 
 
 async def reset_vectors(pool: AsyncConnectionPool, root_id: int, model_id: str) -> None:

@@ -227,7 +227,7 @@ def _group(scope: Scope, rows: list[store.ReferenceRow], limit: int) -> list[Fil
         take = list(zip(row.lines, row.enclosing, row.kinds, strict=True))[:left]
         texts = _read_lines(full, [line for line, _, _ in take])
         refs = [
-            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing, kind=kind)  # type: ignore[arg-type]
+            ReferenceLine(line=line, text=texts.get(line, ""), enclosing=enclosing, kind=kind)
             for line, enclosing, kind in take
         ]
         left -= len(refs)

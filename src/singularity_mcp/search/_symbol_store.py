@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from singularity_mcp._rows import one_row
+
 if TYPE_CHECKING:
     from psycopg import AsyncConnection, AsyncCursor
     from psycopg_pool import AsyncConnectionPool
@@ -159,4 +161,4 @@ async def reference_counts(conn: AsyncConnection, scope: Scope) -> list[tuple[st
 
 async def count_symbols(conn: AsyncConnection, roots: Sequence[int]) -> int:
     cur = await conn.execute("SELECT count(*) FROM code_symbols WHERE root_id = ANY(%s)", (list(roots),))
-    return (await cur.fetchone())[0]
+    return (await one_row(cur))[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import reprlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sized
 from typing import Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import MCPServer
@@ -55,10 +55,10 @@ def hints(
     """
     return ToolAnnotations(
         title=title,
-        readOnlyHint=read_only,
-        destructiveHint=False,
-        idempotentHint=idempotent,
-        openWorldHint=open_world,
+        read_only_hint=read_only,
+        destructive_hint=False,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
     )
 
 
@@ -132,7 +132,7 @@ def _validation_message(tool: str, error: ValidationError) -> str:
         limit = (err.get("ctx") or {}).get("max_length")
         if kind == "missing":
             problems.append(f"{where} is required")
-        elif kind in ("string_too_long", "too_long") and limit is not None and hasattr(value, "__len__"):
+        elif kind in ("string_too_long", "too_long") and limit is not None and isinstance(value, Sized):
             unit = "characters" if kind == "string_too_long" else "items"
             problems.append(f"{where} has {len(value):,} {unit}, over the limit of {limit:,}")
         else:

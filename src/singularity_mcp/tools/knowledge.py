@@ -11,7 +11,7 @@ import json
 import logging
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -158,7 +158,10 @@ def register(server: MCPServer, core: Core) -> None:
 
     async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
         listeners.remember(ctx.session)
-        result = await original.handler(ctx, params) if original else ListResourcesResult(resources=[])
+        result = ListResourcesResult(resources=[])
+        if original is not None:
+            # MCPServer's own resources/list handler; the low-level registry types every answer loosely.
+            result = cast(ListResourcesResult, await original.handler(ctx, params))
         for s in await _summaries(core):
             result.resources.append(
                 MCPResource(
@@ -172,7 +175,8 @@ def register(server: MCPServer, core: Core) -> None:
         return result
 
     if original is not None:
-        lowlevel.add_request_handler("resources/list", original.params_type, list_resources)
+        # The registry types a handler as taking any BaseModel; this one takes the params type it is given.
+        lowlevel.add_request_handler("resources/list", original.params_type, list_resources)  # type: ignore[arg-type]
     else:
         lowlevel.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
 
@@ -188,6 +192,7 @@ def register(server: MCPServer, core: Core) -> None:
 
     if previous is not None:
         mine = lowlevel.get_request_handler("completion/complete")
+        assert mine is not None  # registered just above by @server.completion()
 
         async def chained(ctx: Any, params: Any) -> Any:
             ref = params.ref

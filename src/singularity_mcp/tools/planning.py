@@ -60,7 +60,15 @@ class _SampledAnswer:
         self._sampled = sampled
         self._used = False
 
-    async def complete(self, system: str, prompt: str, **_: Any) -> _SampledCompletion:
+    async def complete(
+        self,
+        system: str,
+        prompt: str,
+        *,
+        complexity: str,
+        max_tokens: int,
+        json_schema: dict[str, Any] | None = None,
+    ) -> _SampledCompletion:
         if self._sampled.text is None:
             raise Unavailable(f"the client's model did not answer ({self._sampled.error})")
         if self._used:
