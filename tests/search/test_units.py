@@ -112,3 +112,37 @@ async def _definition_alone_is_embedded(core: Core, root: Path) -> None:
     )
     stored = np.asarray(stored.to_numpy() if hasattr(stored, "to_numpy") else stored, dtype=np.float32)
     assert float(stored @ alone) > 0.999 > float(stored @ whole)
+
+
+@pytest.mark.anyio
+async def test_two_writers_of_one_file_take_turns(core: Core, tmp_path: Path) -> None:
+    """An index run and a search's freshness re-read may write the same file at the same moment."""
+    import anyio
+
+    from singularity_mcp.search import _store
+    from singularity_mcp.search._files import prepare_file
+
+    root = tmp_path / "race"
+    root.mkdir()
+    (root / "mod.py").write_text("def first():\n    return 1\n")
+    database = await core.database()
+    row = await _store.ensure_root(database.pool, str(root))
+    prepared = prepare_file(root, "mod.py", None, True)
+    started = anyio.Event()
+
+    async def write(hold_s: float) -> None:
+        async with database.pool.connection() as conn, conn.transaction():
+            await _store.write_files(conn, row.id, [prepared])
+            started.set()
+            await anyio.sleep(hold_s)  # the other writer arrives while this one is uncommitted
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(write, 0.3)
+        await started.wait()
+        tg.start_soon(write, 0.0)
+    async with database.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM code_files WHERE root_id = %s AND rel_path = 'mod.py'", (row.id,)
+        )
+        assert (await cur.fetchone())[0] == 1
+    await remove_root(database.pool, root)

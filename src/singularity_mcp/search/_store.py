@@ -91,9 +91,18 @@ async def set_root(pool: AsyncConnectionPool, root_id: int, **fields: Any) -> No
         )
 
 
+_WRITE_LOCK = 0x53_49_44_58  # advisory lock class: one writer of a root's files at a time
+
+
 async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[PreparedFile]) -> int:
-    """Replace the rows of `files` (call inside a transaction); return the chunks written."""
+    """Replace the rows of `files` (call inside a transaction); return the chunks written.
+
+    Writers of one root take turns (a transaction-level advisory lock): an index run and a search that
+    re-reads a changed file may write the same file at once, and two delete-then-insert transactions
+    would otherwise collide on (root, path) — the second's DELETE cannot see the first's new row.
+    """
     written = 0
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_WRITE_LOCK, root_id % 2_147_483_647))
     async with conn.cursor() as cur:
         for f in files:
             if f.chunks is None:  # same content, new mtime: keep chunks and vectors
