@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from singularity_mcp.errors import InvalidInput, NotIndexed, Unavailable
+from singularity_mcp.errors import NotIndexed, Unavailable
 from singularity_mcp.paths import allowed_roots, resolve_allowed
 from singularity_mcp.search._indexer import CodeIndexer
-from singularity_mcp.search._searcher import MAX_TOP_K, check_query, search_code
+from singularity_mcp.search._searcher import check_query, check_top_k, search_code
 from singularity_mcp.search.models import KnowledgeResult, SearchResult
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ async def search_everything(
     `path`, `language` or `kind` narrows the search to code (then the search is about code only).
     """
     query = check_query(query)
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
+    check_top_k(top_k)
     started = anyio.current_time()
     code = None
     knowledge: list[KnowledgeResult] = []

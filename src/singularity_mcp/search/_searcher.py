@@ -410,6 +410,12 @@ async def _embed_files(
         await _store.store_vectors(pool, [r[0] for r in rows], vectors)
 
 
+def check_top_k(top_k: int) -> int:
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K} (got {top_k})")
+    return top_k
+
+
 def check_query(query: str) -> str:
     """The query, stripped; refused when empty, longer than `MAX_QUERY_CHARS` or not storable text."""
     query = query.strip()
@@ -436,8 +442,7 @@ async def search_code(
     index holds, and files are re-read only inside them."""
     started = time.perf_counter()
     query = check_query(query)
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise InvalidInput(f"top_k must be between 1 and {MAX_TOP_K}")
+    check_top_k(top_k)
     scope = await resolve_scope(pool, path, language, kind, allowed)
     notes: list[str] = []
     hits, coverage = await _search_once(pool, embedder, scope, query, top_k)

@@ -41,8 +41,9 @@ Action = Literal["create", "decompose", "update", "get", "next"]
 
 
 def _llm_configured(core: Core) -> bool:
-    key = core.settings.anthropic_api_key
-    return bool(key and key.get_secret_value())
+    from singularity_mcp.agent import llm_configured  # one definition; imported late (start-up time)
+
+    return llm_configured(core.settings)
 
 
 @dataclass(frozen=True)
