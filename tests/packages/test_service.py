@@ -248,7 +248,7 @@ async def test_unreachable_services_are_named_once(make_service: Make, recorded:
 async def test_audit_without_advisories_says_not_checked(
     make_service: Make, recorded: Recorded, tmp_path: Path
 ) -> None:
-    from singularity_mcp.tools.packages import summary
+    from singularity_mcp.packages import summary
 
     recorded.down.add("osv")
     (tmp_path / "package.json").write_text('{"dependencies": {"express": "4.17.1", "left-pad": "^1.3.0"}}')

@@ -32,8 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from singularity_mcp.packages import package_service
     from singularity_mcp.packages._names import parse_ecosystem
-    from singularity_mcp.tools.packages import package_service
 
     words: list[str] = args.words
     ecosystem = parse_ecosystem(args.ecosystem)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rich.console import Console
 
-        from singularity_mcp.tools.packages import summary
+        from singularity_mcp.packages import summary
 
         Console().print(summary(result), markup=False, highlight=False)
     if result.mode == "audit" and result.audit and result.audit.vulnerable:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from singularity_mcp.packages._summary import summary
+
 if TYPE_CHECKING:
     from singularity_mcp.packages._service import PackageService
 
-__all__ = ["PackageService"]
+__all__ = ["PackageService", "package_service", "summary"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from singularity_mcp.packages._service import PackageService
 
         return PackageService
+    if name == "package_service":
+        from singularity_mcp.packages._process import package_service
+
+        return package_service
     raise AttributeError(name)

@@ -22,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ToolAnnotations
 from pydantic import ValidationError
 
+from singularity_mcp._text import trim
 from singularity_mcp.errors import QUOTE_CHARS, InvalidInput, SingularityError, check_text, quoted
 
 logger = logging.getLogger(__name__)
@@ -80,11 +81,6 @@ def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             raise ToolError(str(exc)) from exc
 
     return wrapper
-
-
-def trim(text: str, limit: int, hint: str = "…") -> str:
-    """Cut `text` to at most `limit` characters, marking the cut."""
-    return text if len(text) <= limit else text[: max(0, limit - len(hint))] + hint
 
 
 # --- argument hygiene ---------------------------------------------------------------------------------------
