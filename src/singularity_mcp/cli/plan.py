@@ -93,7 +93,7 @@ def _parse(words: list[str]) -> tuple[str, list[str]]:
 
 async def _execute(core: Core, verb: str, args: list[str], options: argparse.Namespace) -> Any:
     from singularity_mcp import planning
-    from singularity_mcp.tools.planning import planning_decomposer, record_template_usage
+    from singularity_mcp.planning import planning_decomposer, record_template_usage
 
     pool = (await core.database()).pool
     if verb == "create":

@@ -19,6 +19,7 @@ from singularity_mcp.planning._planner import (
     update_task,
 )
 from singularity_mcp.planning._propagate import refresh, set_status
+from singularity_mcp.planning._sources import planning_decomposer, record_template_usage
 from singularity_mcp.planning._templates import GENERIC_TEMPLATE, Template, memoize_embed, rank_templates
 from singularity_mcp.planning.graph import CycleError
 from singularity_mcp.planning.models import Plan, PlanList, PlanView, SubtaskSpec, Task
@@ -46,7 +47,9 @@ __all__ = [
     "plan_markdown",
     "plan_mermaid",
     "plan_view",
+    "planning_decomposer",
     "rank_templates",
+    "record_template_usage",
     "refresh",
     "set_status",
     "update_task",
