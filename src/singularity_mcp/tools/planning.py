@@ -97,6 +97,14 @@ def _capped(ids: list[str], sep: str, limit: int = 40) -> str:
     return sep.join(ids[:limit]) + more
 
 
+def plan_action(action: Action | None, plan_id: int | None, has_change: bool) -> Action:
+    """The action a call means: the one named, else `create` without a plan, `update` when it carries a
+    change, else `get`. The one rule for the sampling resolver and the tool body."""
+    if action is not None:
+        return action
+    return "create" if plan_id is None else "update" if has_change else "get"
+
+
 def _result(view: PlanView) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=summary(view))],
@@ -124,7 +132,7 @@ def register(server: MCPServer, core: Core) -> None:
             return None
         from singularity_mcp import planning
 
-        chosen = action or ("create" if plan_id is None else None)
+        chosen = plan_action(action, plan_id, has_change=False)  # only create/decompose ever sample
         try:
             if chosen == "create" and goal and goal.strip():
                 target = goal.strip()
@@ -244,7 +252,7 @@ def register(server: MCPServer, core: Core) -> None:
         has_change = bool(status or add_depends_on or remove_depends_on or priority or note is not None) or (
             estimate_hours is not None or not_before is not None
         )
-        chosen = action or ("create" if plan_id is None else "update" if has_change else "get")
+        chosen = plan_action(action, plan_id, has_change)
         answer = as_sampled(sampled)
         from singularity_mcp import planning
 
