@@ -214,10 +214,11 @@ def http_app(server: MCPServer, settings: Settings):
 async def serve_stdio(server: MCPServer) -> None:
     """Serve one client over stdin/stdout until end of input (or until cancelled)."""
     from singularity_mcp._stdio import stdio_transport
+    from singularity_mcp.tools._sdk_seams import lowlevel
 
-    lowlevel = server._lowlevel_server
+    inner = lowlevel(server)
     async with stdio_transport() as (read_stream, write_stream):
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+        await inner.run(read_stream, write_stream, inner.create_initialization_options())
 
 
 def http_server(server: MCPServer, settings: Settings) -> uvicorn.Server:

@@ -28,6 +28,13 @@ from pydantic import Field
 from singularity_mcp.errors import InvalidInput, NotConfigured, NotFound, SingularityError
 from singularity_mcp.knowledge.models import ARTIFACT_TYPES, FeedbackResult
 from singularity_mcp.tools._common import hints, tool_errors
+from singularity_mcp.tools._sdk_seams import (
+    Handler,
+    lowlevel,
+    session_connection,
+    subscription_bus,
+    wrap_request_handler,
+)
 
 if TYPE_CHECKING:
     from singularity_mcp.core import Core
@@ -49,13 +56,13 @@ class _Listeners:
         self._connections: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 
     def remember(self, session: Any) -> None:
-        connection = getattr(session, "_connection", None)
+        connection = session_connection(session)
         if connection is not None:
             with contextlib.suppress(TypeError):  # not weak-referenceable: skip rather than keep it alive
                 self._connections[connection] = None
 
     async def resources_changed(self) -> None:
-        bus = getattr(self._server, "_subscriptions", None)
+        bus = subscription_bus(self._server)
         if bus is not None:
             from mcp.server.subscriptions import ResourcesListChanged
 
@@ -153,36 +160,32 @@ def register(server: MCPServer, core: Core) -> None:
         return artifact_json(artifact)
 
     # Each artifact also appears in resources/list; sessions that list resources hear about changes.
-    lowlevel = server._lowlevel_server
-    original = lowlevel.get_request_handler("resources/list")
-
-    async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
-        listeners.remember(ctx.session)
-        result = ListResourcesResult(resources=[])
-        if original is not None:
-            # MCPServer's own resources/list handler; the low-level registry types every answer loosely.
-            result = cast(ListResourcesResult, await original.handler(ctx, params))
-        for s in await _summaries(core):
-            result.resources.append(
-                MCPResource(
-                    uri=s.uri,
-                    name=s.artifact_id,
-                    title=s.title,
-                    description=s.summary,
-                    mime_type="application/json",
+    def listing_with_artifacts(original: Handler | None) -> Handler:
+        async def list_resources(ctx: Any, params: PaginatedRequestParams) -> ListResourcesResult:
+            listeners.remember(ctx.session)
+            result = ListResourcesResult(resources=[])
+            if original is not None:
+                # MCPServer's own resources/list handler; the low-level registry types answers loosely.
+                result = cast(ListResourcesResult, await original(ctx, params))
+            for s in await _summaries(core):
+                result.resources.append(
+                    MCPResource(
+                        uri=s.uri,
+                        name=s.artifact_id,
+                        title=s.title,
+                        description=s.summary,
+                        mime_type="application/json",
+                    )
                 )
-            )
-        return result
+            return result
 
-    if original is not None:
-        # The registry types a handler as taking any BaseModel; this one takes the params type it is given.
-        lowlevel.add_request_handler("resources/list", original.params_type, list_resources)  # type: ignore[arg-type]
-    else:
-        lowlevel.add_request_handler("resources/list", PaginatedRequestParams, list_resources)
+        return list_resources
+
+    wrap_request_handler(server, "resources/list", PaginatedRequestParams, listing_with_artifacts)
 
     # --- completion for the template (chained: other capabilities' completions still answer) ----------
 
-    previous = lowlevel.get_request_handler("completion/complete")
+    previous = lowlevel(server).get_request_handler("completion/complete")
 
     @server.completion()
     async def complete(ref: Any, argument: Any, context: Any) -> Completion | None:
@@ -190,17 +193,20 @@ def register(server: MCPServer, core: Core) -> None:
             return await _complete_artifact(core, argument.name, argument.value, context)
         return None
 
-    if previous is not None:
-        mine = lowlevel.get_request_handler("completion/complete")
-        assert mine is not None  # registered just above by @server.completion()
+    if previous is not None:  # another capability completes too: ours first for our template, then theirs
 
-        async def chained(ctx: Any, params: Any) -> Any:
-            ref = params.ref
-            if isinstance(ref, ResourceTemplateReference) and ref.uri == ARTIFACT_TEMPLATE:
-                return await mine.handler(ctx, params)
-            return await previous.handler(ctx, params)
+        def chained_completion(mine: Handler | None) -> Handler:
+            assert mine is not None  # registered just above by @server.completion()
 
-        lowlevel.add_request_handler("completion/complete", previous.params_type, chained)
+            async def chained(ctx: Any, params: Any) -> Any:
+                ref = params.ref
+                if isinstance(ref, ResourceTemplateReference) and ref.uri == ARTIFACT_TEMPLATE:
+                    return await mine(ctx, params)
+                return await previous.handler(ctx, params)
+
+            return chained
+
+        wrap_request_handler(server, "completion/complete", previous.params_type, chained_completion)
 
     # --- prompts --------------------------------------------------------------------------------------
 
