@@ -27,15 +27,20 @@ def run_with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T
     Ctrl-C cancels the work and closes the core as usual, but quietly: see `quiet_shutdown`.
     """
 
+    interrupted: list[int] = []
+
     async def runner() -> T:
-        with _quiet_on_interrupt():
+        with _quiet_on_interrupt(interrupted):
             async with asynccontextmanager(Core(settings).run)() as core:
                 return await work(core)
 
     try:
-        return anyio.run(runner)
+        result = anyio.run(runner)
     except BaseExceptionGroup as group:  # the core's task group wraps what the work raised
         raise _sole_exception(group) from None
+    if interrupted:  # the cancellation was absorbed on the way out (e.g. mid-shutdown): still a Ctrl-C
+        raise KeyboardInterrupt
+    return result
 
 
 def quiet_shutdown() -> None:
@@ -47,9 +52,9 @@ def quiet_shutdown() -> None:
 
 
 @contextmanager
-def _quiet_on_interrupt() -> Iterator[None]:
+def _quiet_on_interrupt(interrupted: list[int]) -> Iterator[None]:
     """Chain `quiet_shutdown` in front of the event loop's own SIGINT handler (which cancels the work),
-    so the silence starts before the unwinding does."""
+    so the silence starts before the unwinding does; each SIGINT is noted in `interrupted`."""
     try:
         loop_handler = signal.getsignal(signal.SIGINT)
     except ValueError:  # not the main thread: no signals here
@@ -60,6 +65,7 @@ def _quiet_on_interrupt() -> Iterator[None]:
         return
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        interrupted.append(signum)
         quiet_shutdown()
         loop_handler(signum, frame)
 
