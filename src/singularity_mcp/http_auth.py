@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from singularity_mcp._asgi import read_body, replay, send_json
 from singularity_mcp.errors import quoted
 from singularity_mcp.paths import AllowedRoots, outside_roots, restrict_roots
 
@@ -97,15 +98,7 @@ def requested_paths(body: bytes) -> list[str]:
 async def _respond(
     send: Any, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    body = json.dumps({"error": message}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), *(headers or [])],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, {"error": message}, headers)
 
 
 class TokenAuthMiddleware:
@@ -137,12 +130,13 @@ class TokenAuthMiddleware:
             await _respond(send, 401, "missing or wrong bearer token", [(b"www-authenticate", b"Bearer")])
             return
         if scope.get("method") == "POST" and caller.roots is not None:
-            body, receive = await _buffer(receive)
-            if body is None:
+            body = await read_body(receive, MAX_BODY_BYTES)
+            if body.over_limit:
                 await _respond(send, 413, f"request body over {MAX_BODY_BYTES} bytes")
                 return
+            receive = replay(body, receive)  # a disconnected client's app sees what came, and gives up
             roots = AllowedRoots(caller.roots)
-            refused = [p for p in requested_paths(body) if outside_roots(p, roots)]
+            refused = [p for p in requested_paths(body.data) if outside_roots(p, roots)]
             if refused:
                 logger.warning("token %s: refused a path outside its roots (from %s)", caller.name, client)
                 await _respond(
@@ -155,31 +149,3 @@ class TokenAuthMiddleware:
         logger.debug("HTTP %s %s by token %s", scope.get("method"), scope.get("path"), caller.name)
         with restrict_roots(caller.roots) if caller.roots is not None else nullcontext():
             await self.app(scope, receive, send)
-
-
-async def _buffer(receive: Any) -> tuple[bytes | None, Any]:
-    """Read the whole request body (None when over the limit) and a `receive` that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), receive  # disconnected: the app sees an empty body and gives up
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None, receive
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay

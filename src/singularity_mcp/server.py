@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, TransportSecuritySettings
 
 from singularity_mcp import __version__
+from singularity_mcp._asgi import read_body, replay, send_json
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search, symbols
@@ -119,15 +120,15 @@ class DuplicateRequestIdGuard:
         if scope["type"] != "http" or scope.get("method") != "POST" or not session:
             await self.app(scope, receive, send)
             return
-        chunks, complete = await self._read_body(receive)
-        replay = _replay(chunks, complete, receive)
-        key = _request_key(b"".join(chunks)) if complete else None
+        body = await read_body(receive, self._max_body)
+        replayed = replay(body, receive)
+        key = _request_key(body.data) if body.complete and not body.over_limit else None
         if key is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, replayed, send)
             return
         in_flight = (session.decode("latin-1"), key[0])
         if in_flight in self._in_flight:
-            await _send_json(
+            await send_json(
                 send,
                 409,
                 {
@@ -143,25 +144,9 @@ class DuplicateRequestIdGuard:
             return
         self._in_flight.add(in_flight)
         try:
-            await self.app(scope, replay, send)
+            await self.app(scope, replayed, send)
         finally:
             self._in_flight.discard(in_flight)
-
-    async def _read_body(self, receive) -> tuple[list[bytes], bool]:
-        """The body's chunks, and whether that is all of it (False: over the limit, the rest unread)."""
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return chunks, False  # disconnected: let the app see it
-            chunk = message.get("body", b"")
-            chunks.append(chunk)
-            size += len(chunk)
-            if not message.get("more_body", False):
-                return chunks, True
-            if size > self._max_body:
-                return chunks, False
 
 
 def _request_key(body: bytes) -> tuple[str, Any] | None:
@@ -176,26 +161,6 @@ def _request_key(body: bytes) -> tuple[str, Any] | None:
     if isinstance(request_id, bool) or not isinstance(request_id, str | int):
         return None
     return json.dumps(request_id), request_id
-
-
-def _replay(chunks: list[bytes], complete: bool, receive):
-    """A `receive` that hands the app the chunks already read, then reads on."""
-    pending = list(chunks)
-
-    async def replayed():
-        if pending:
-            body = pending.pop(0)
-            return {"type": "http.request", "body": body, "more_body": bool(pending) or not complete}
-        return await receive()
-
-    return replayed
-
-
-async def _send_json(send, status: int, payload: dict[str, Any]) -> None:
-    await send(
-        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-    )
-    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
 
 def http_app(server: MCPServer, settings: Settings):
