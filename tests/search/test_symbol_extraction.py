@@ -317,3 +317,18 @@ def test_ranking_prefers_referenced_and_focused_definitions() -> None:
     assert defs[focused[0][1]].name == "format_bytes"
     by_file = parse_focus("look at util.py and main", ["core.py", "util.py", "cli.py"], {"main"})
     assert by_file.files == {"util.py"} and by_file.identifiers == {"main"}
+
+
+def test_deeply_nested_files_get_no_symbols_instead_of_stalling() -> None:
+    """The indexer's symbol pass keeps the chunker's bound on bracket nesting (tree-sitter's queries on
+    such text take minutes and hold the GIL)."""
+    import time
+
+    from singularity_mcp.analysis import MAX_NESTING
+    from singularity_mcp.search._symbols import extract_file_symbols
+
+    nested = "x = " + "(" * (MAX_NESTING + 50) + "1" + ")" * (MAX_NESTING + 50) + "\n"
+    started = time.perf_counter()
+    assert extract_file_symbols(nested, "python", "deep.py") is None
+    assert time.perf_counter() - started < 1.0
+    assert extract_file_symbols("def f():\n    return 1\n", "python", "ok.py") is not None

@@ -23,6 +23,7 @@ from tree_sitter import Node, Query, QueryCursor
 
 from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
 from singularity_mcp.analysis._languages import BY_NAME, COMMENT_TYPES
+from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
 from singularity_mcp.analysis._queries import _alternation, compiled
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,10 @@ def extract_file_symbols(text: str, language: str | None, rel_path: str) -> File
     if not supports_symbols(language):
         return None
     assert language is not None
+    if nesting_depth(text.encode("utf-8", "surrogatepass")) > MAX_NESTING:
+        # The bound the chunker applies: tree-sitter's queries on such text take minutes, holding the GIL.
+        logger.info("no symbols for %s: nested deeper than %d brackets", rel_path, MAX_NESTING)
+        return None
     try:
         return extract_symbols(text, language)
     except (ValueError, UnicodeError) as exc:  # pragma: no cover - the parser refused the text
