@@ -10,10 +10,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
+from singularity_mcp.analysis._definitions import RawDefinition, parse_definitions
 from singularity_mcp.analysis._languages import BY_NAME
 from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
-from singularity_mcp.analysis._queries import compiled
 from singularity_mcp.analysis.models import Chunk
 
 logger = logging.getLogger(__name__)
@@ -181,9 +180,7 @@ def chunk_source(text: str, language: str | None, path: str, max_tokens: int = 2
         chunker.windows(0, len(lines) - 1, None, "text")
     elif spec is not None and not spec.markup:
         try:
-            lang = compiled(spec.name)
-            tree = lang.parser().parse(source)
-            defs = find_definitions(lang, tree.root_node)
+            defs = parse_definitions(text, spec.name).definitions
         except (ValueError, UnicodeError) as exc:  # pragma: no cover - parser refused the text
             logger.debug("chunking %s as plain text: %s", path, exc)
             defs = []

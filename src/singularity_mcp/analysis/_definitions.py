@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node, QueryCursor, Tree
 
 from singularity_mcp.analysis._languages import ASSIGNMENT_NAME_FIELDS, NAME_TYPES, LanguageSpec
-from singularity_mcp.analysis._queries import CompiledLanguage
+from singularity_mcp.analysis._queries import CompiledLanguage, compiled
 
 FUNCTION_KINDS = frozenset({"function", "method", "constructor"})
 CONTAINER_KINDS = frozenset(
@@ -249,3 +250,30 @@ def find_definitions(compiled: CompiledLanguage, root: Node) -> list[RawDefiniti
         defs = _drop_nested_functions(defs)
     _link(spec, defs)
     return defs
+
+
+@dataclass(frozen=True)
+class ParsedSource:
+    language: CompiledLanguage
+    source: bytes
+    tree: Tree
+    definitions: list[RawDefinition]
+
+
+_LAST_PARSE = threading.local()  # per thread: tree-sitter trees are not shared across threads
+
+
+def parse_definitions(text: str, language: str) -> ParsedSource:
+    """Parse `text` and find its definitions. The indexer asks twice per file (chunks, then symbols) in
+    the same worker thread: the last answer of each thread is kept, so the file is parsed once."""
+    key = (language, text)
+    last = getattr(_LAST_PARSE, "entry", None)
+    if last is not None and last[0] == key:
+        parsed: ParsedSource = last[1]
+        return parsed
+    lang = compiled(language)
+    source = text.encode("utf-8", "surrogatepass")
+    tree = lang.parser().parse(source)
+    parsed = ParsedSource(lang, source, tree, find_definitions(lang, tree.root_node))
+    _LAST_PARSE.entry = (key, parsed)
+    return parsed

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
-from singularity_mcp.analysis._definitions import RawDefinition, find_definitions
+from singularity_mcp.analysis._definitions import RawDefinition, parse_definitions
 from singularity_mcp.analysis._languages import BY_NAME, COMMENT_TYPES
 from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
 from singularity_mcp.analysis._queries import _alternation, compiled
@@ -143,10 +143,9 @@ def extract_symbols(text: str, language: str) -> FileSymbols:
     """Definitions and references of `text` (a file in `language`, a key of the language table)."""
     if not supports_symbols(language):
         return FileSymbols([], [])
-    lang = compiled(language)
-    source = text.encode("utf-8", "surrogatepass")
-    tree = lang.parser().parse(source)
-    defs = [d for d in find_definitions(lang, tree.root_node) if not d.anonymous]
+    parsed = parse_definitions(text, language)  # the chunker parsed this text just before: reused
+    lang, source, tree = parsed.language, parsed.source, parsed.tree
+    defs = [d for d in parsed.definitions if not d.anonymous]
     definitions = [
         SymbolDefinition(
             name=d.name[:MAX_NAME],
