@@ -146,3 +146,56 @@ async def test_two_writers_of_one_file_take_turns(core: Core, tmp_path: Path) ->
         )
         assert (await cur.fetchone())[0] == 1
     await remove_root(database.pool, root)
+
+
+@pytest.mark.anyio
+async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
+    core: Core, tmp_path: Path
+) -> None:
+    """Once every vector of a root is there, the dense list comes from the in-memory copy: the same
+    order as an exact scan in SQL, filters applied, and a write to the root (an edited file re-read
+    by a search) reloads it."""
+    import numpy as np
+
+    from singularity_mcp.search import _searcher, _vectors
+
+    database = await core.database()
+    pool = database.pool
+    root = write_repo(tmp_path / "memory").resolve()
+    await index_repository(pool, root, core.embedder)
+    vector = (await (await core.embedder()).embed(["retry a failing call with a growing wait"]))[0]
+    scope = await _searcher.resolve_scope(pool, root, None)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT generation FROM code_roots WHERE path = %s", (str(root),))
+        (generation,) = await cur.fetchone()
+        cur = await conn.execute(  # exact: a sequential scan, no index
+            "SELECT id FROM code_chunks WHERE root_id = ANY(%s) AND embedding IS NOT NULL "
+            "ORDER BY embedding <=> %s::halfvec, id",
+            (list(scope.roots), np.asarray(vector).tolist()),
+        )
+        exact = [r[0] for r in await cur.fetchall()]
+    generations = {next(iter(scope.roots)): generation}
+    assert await _vectors.nearest(pool, scope, generations, vector, 5) == exact[:5]
+    go_only = await _searcher.resolve_scope(pool, root, "go")
+    ids = await _vectors.nearest(pool, go_only, generations, vector, 50)
+    assert ids and len(ids) < len(exact)
+    assert {c.language for c in await _searcher._chunks(pool, ids)} == {"go"}
+    sub = await _searcher.resolve_scope(pool, root / "billing", None)
+    assert {
+        c.rel_path.split("/")[0]
+        for c in await _searcher._chunks(pool, await _vectors.nearest(pool, sub, generations, vector, 50))
+    } == {"billing"}
+
+    (root / "server" / "health.go").write_text(
+        "package server\n\nfunc ExponentialRetryLoop(fn func() error) error {\n\treturn fn()\n}\n"
+    )
+    found = await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
+    assert found.results[0].symbol == "ExponentialRetryLoop"  # re-read, re-embedded, in memory
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT generation FROM code_roots WHERE path = %s", (str(root),))
+        (moved,) = await cur.fetchone()
+    assert moved > generation
+    held = _vectors._CACHES[pool].roots[next(iter(scope.roots))]
+    assert held.generation == moved  # the search itself went through the reloaded copy
+    await remove_root(pool, root)
+    assert next(iter(scope.roots)) not in _vectors._CACHES[pool].roots

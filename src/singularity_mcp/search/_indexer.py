@@ -273,7 +273,7 @@ async def _lexical_phase(
     await _store.set_root(pool, root_id, phase="lexical", files_total=total, files_done=0)
     changed = bool(removed)
     if removed:
-        async with pool.connection() as conn, conn.transaction():
+        async with _store.writing(pool, root_id) as conn:
             await _store.delete_files(conn, root_id, removed)
         run.files_removed = len(removed)
     chunks_written = 0
@@ -295,7 +295,7 @@ async def _lexical_phase(
             else:
                 run.files_indexed += 1
                 keep.append(f)
-        async with pool.connection() as conn, conn.transaction():
+        async with _store.writing(pool, root_id) as conn:
             await _store.delete_files(conn, root_id, gone)
             chunks_written += await _store.write_files(conn, root_id, keep)
         changed = changed or bool(gone) or any(f.chunks is not None for f in keep)

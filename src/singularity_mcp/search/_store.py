@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,11 +92,28 @@ async def set_root(pool: AsyncConnectionPool, root_id: int, **fields: Any) -> No
         )
 
 
+async def _bump(conn: AsyncConnection, root_ids: Sequence[int]) -> None:
+    """Move the roots' generation (sql/0010): in-memory copies of their vectors reload on the next search.
+    Always a transaction's last statement, so the root row is never locked while chunk rows are."""
+    await conn.execute(
+        "UPDATE code_roots SET generation = generation + 1 WHERE id = ANY(%s)", (sorted(set(root_ids)),)
+    )
+
+
+@asynccontextmanager
+async def writing(pool: AsyncConnectionPool, *root_ids: int) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes chunks of `root_ids` (`write_files`, `delete_files`); it moves their
+    generation last, before it commits."""
+    async with pool.connection() as conn, conn.transaction():
+        yield conn
+        await _bump(conn, root_ids)
+
+
 _WRITE_LOCK = 0x53_49_44_58  # advisory lock class: one writer of a root's files at a time
 
 
 async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[PreparedFile]) -> int:
-    """Replace the rows of `files` (call inside a transaction); return the chunks written.
+    """Replace the rows of `files` (inside `writing(pool, root_id)`); return the chunks written.
 
     Writers of one root take turns (a transaction-level advisory lock): an index run and a search that
     re-reads a changed file may write the same file at once, and two delete-then-insert transactions
@@ -191,6 +209,11 @@ async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: 
             "UPDATE code_chunks SET embedding = %s WHERE id = %s",
             [(vectors[i], chunk_id) for i, chunk_id in enumerate(ids)],
         )
+        await cur.execute(
+            "UPDATE code_roots SET generation = generation + 1 WHERE id IN "
+            "(SELECT DISTINCT root_id FROM code_chunks WHERE id = ANY(%s))",
+            (list(ids),),
+        )
 
 
 async def count_pending(pool: AsyncConnectionPool, root_ids: Sequence[int]) -> int:
@@ -206,4 +229,7 @@ async def reset_vectors(pool: AsyncConnectionPool, root_id: int, model_id: str) 
     """The embedding model changed: drop the old vectors so the dense phase refills them."""
     async with pool.connection() as conn, conn.transaction():
         await conn.execute("UPDATE code_chunks SET embedding = NULL WHERE root_id = %s", (root_id,))
-        await conn.execute("UPDATE code_roots SET embedding_model = %s WHERE id = %s", (model_id, root_id))
+        await conn.execute(
+            "UPDATE code_roots SET embedding_model = %s, generation = generation + 1 WHERE id = %s",
+            (model_id, root_id),
+        )
