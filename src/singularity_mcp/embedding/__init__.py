@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from singularity_mcp.embedding._build import build_model
-    from singularity_mcp.embedding._cache import embed_cached
+    from singularity_mcp.embedding._cache import TextEmbedder, embed_cached
     from singularity_mcp.embedding._embedder import Embedder
     from singularity_mcp.embedding._load import load_embedder, model_status
     from singularity_mcp.embedding._space import ensure_space, switch_space, switch_to_configured
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _WHERE = {
     "build_model": "_build",
     "embed_cached": "_cache",
+    "TextEmbedder": "_cache",
     "Embedder": "_embedder",
     "load_embedder": "_load",
     "model_status": "_load",
@@ -34,6 +35,7 @@ _WHERE = {
 
 __all__ = [
     "Embedder",
+    "TextEmbedder",
     "build_model",
     "embed_cached",
     "ensure_space",

@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.search import _store
-from singularity_mcp.search._files import PreparedFile, embedding_text, prepare_file
+from singularity_mcp.search._files import PreparedFile, embedding_text, name_text, prepare_file
 from singularity_mcp.search._rates import (
     EMBED_BYTES_CAP,
     IndexRates,
@@ -38,7 +38,7 @@ from singularity_mcp.search.models import IndexProgress, IndexResult, PreflightS
 if TYPE_CHECKING:
     import numpy as np
 
-    from singularity_mcp.embedding import Embedder
+    from singularity_mcp.embedding import Embedder, TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -323,11 +323,9 @@ async def _dense_phase(
 ) -> None:
     """Fill missing vectors batch by batch (through the embedding cache); search works meanwhile."""
     pending = await _store.count_pending(pool, [row.id])
-    if pending == 0 and row.embedding_model is not None:
+    if pending == 0 and row.embedding_model is not None and not await _store.names_pending(pool, row.id):
         run.update(chunks_embedded=run.progress.chunks_total)
         return
-    from singularity_mcp.embedding import embed_cached
-
     loading = time.monotonic()
     embedder = await embedder_factory()
     if time.monotonic() - loading > 0.2:  # loaded now, not already in memory
@@ -348,16 +346,40 @@ async def _dense_phase(
         rows = await _store.pending_chunks(pool, row.id, EMBED_BATCH)
         if not rows:
             break
-        texts = [embedding_text(rel, symbol, content) for _, rel, symbol, content in rows]
-        vectors = await embed_cached(pool, counting, texts)
-        await _store.store_vectors(pool, [r[0] for r in rows], vectors)
-        embedded += len(rows)
-        run.vectors_filled += len(rows)
-        measured.embed_bytes_done += sum(min(len(content.encode()), EMBED_BYTES_CAP) for *_, content in rows)
+        vectors, names = await embed_rows(pool, counting, embedder, rows)
+        await _store.store_vectors(pool, [r[0] for r in rows], vectors, names)
+        bodies = [content for *_, content in rows if content is not None]
+        embedded += len(bodies)
+        run.vectors_filled += len(bodies)
+        measured.embed_bytes_done += sum(min(len(content.encode()), EMBED_BYTES_CAP) for content in bodies)
         measured.embedded = run.vectors_filled
         measured.embedded_by_model = counting.embedded
         measured.embed_seconds = time.monotonic() - measured.embed_started
         run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
+
+
+async def embed_rows(
+    pool: AsyncConnectionPool,
+    embedder: TextEmbedder,
+    name_embedder: TextEmbedder,
+    rows: Sequence[tuple[int, str, str | None, str, str | None]],
+) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Vectors for `_store.pending_chunks` rows (None where the code's vector is already stored) and
+    their name vectors (through `name_embedder`, so a counting `embedder` counts code texts only)."""
+    from singularity_mcp.embedding import embed_cached
+
+    todo = [
+        (i, embedding_text(rel, symbol, text)) for i, (_, rel, symbol, _, text) in enumerate(rows) if text
+    ]
+    vectors: list[np.ndarray | None] = [None] * len(rows)
+    if todo:
+        fresh = await embed_cached(pool, embedder, [t for _, t in todo])
+        for (i, _), vector in zip(todo, fresh, strict=True):
+            vectors[i] = vector
+    names = await embed_cached(
+        pool, name_embedder, [name_text(rel, symbol, kind) for _, rel, symbol, kind, _ in rows]
+    )
+    return vectors, names
 
 
 class _CountingEmbedder:

@@ -181,15 +181,26 @@ async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
 
 async def pending_chunks(
     pool: AsyncConnectionPool, root_id: int, limit: int
-) -> list[tuple[int, str, str | None, str]]:
-    """Chunks still without a vector: (id, rel_path, symbol, text to embed)."""
+) -> list[tuple[int, str, str | None, str, str | None]]:
+    """Chunks still without a vector or a name vector: (id, rel_path, symbol, kind, text to embed, or
+    None when only the name vector is missing: a chunk indexed before names had vectors)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, rel_path, symbol, coalesce(embed_text, content) FROM code_chunks "
-            "WHERE root_id = %s AND embedding IS NULL ORDER BY id LIMIT %s",
+            "SELECT id, rel_path, symbol, kind, "
+            "       CASE WHEN embedding IS NULL THEN coalesce(embed_text, content) END FROM code_chunks "
+            "WHERE root_id = %s AND (embedding IS NULL OR name_embedding IS NULL) ORDER BY id LIMIT %s",
             (root_id, limit),
         )
         return await cur.fetchall()
+
+
+async def names_pending(pool: AsyncConnectionPool, root_id: int) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM code_chunks WHERE root_id = %s AND name_embedding IS NULL)",
+            (root_id,),
+        )
+        return bool((await one_row(cur))[0])
 
 
 async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) -> int:
@@ -203,11 +214,14 @@ async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) 
         return int((await one_row(cur))[0])
 
 
-async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: np.ndarray) -> None:
+async def store_vectors(
+    pool: AsyncConnectionPool, ids: Sequence[int], vectors: Sequence[np.ndarray | None], names: np.ndarray
+) -> None:
+    """Store the chunks' vectors (None: keep the one stored) and name vectors."""
     async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         await cur.executemany(
-            "UPDATE code_chunks SET embedding = %s WHERE id = %s",
-            [(vectors[i], chunk_id) for i, chunk_id in enumerate(ids)],
+            "UPDATE code_chunks SET embedding = coalesce(%s, embedding), name_embedding = %s WHERE id = %s",
+            [(vectors[i], names[i], chunk_id) for i, chunk_id in enumerate(ids)],
         )
         await cur.execute(
             "UPDATE code_roots SET generation = generation + 1 WHERE id IN "
@@ -228,7 +242,9 @@ async def count_pending(pool: AsyncConnectionPool, root_ids: Sequence[int]) -> i
 async def reset_vectors(pool: AsyncConnectionPool, root_id: int, model_id: str) -> None:
     """The embedding model changed: drop the old vectors so the dense phase refills them."""
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute("UPDATE code_chunks SET embedding = NULL WHERE root_id = %s", (root_id,))
+        await conn.execute(
+            "UPDATE code_chunks SET embedding = NULL, name_embedding = NULL WHERE root_id = %s", (root_id,)
+        )
         await conn.execute(
             "UPDATE code_roots SET embedding_model = %s, generation = generation + 1 WHERE id = %s",
             (model_id, root_id),
