@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from singularity_mcp.search._searcher import Scope
 
-MAX_CACHED_CHUNKS = 60_000  # float32, 384 dimensions, two vectors a chunk: ~180 MB at most, per process
+MAX_CACHED_CHUNKS = 40_000  # float32, 384 dimensions, two vectors a chunk: ~120 MB at most, per process
 # A chunk's score is the cosine of its code's vector plus this times the cosine of its name's (in words,
 # `_files.name_text`). Dev half of benchmarks/search (480 queries, with the declaration prior): MRR@10
 # 0.511 -> 0.525, no language down; 0.1 and 0.3 within 0.003.
