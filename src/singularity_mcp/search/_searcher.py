@@ -70,7 +70,11 @@ BM25_B = 0.75
 AVERAGE_WORDS = 40.0  # typical distinct words of a chunk (BM25's average length)
 _LEXEME = re.compile(r"^[a-z0-9]+$")
 
-_COLUMNS = "c.id, c.root_id, c.file_id, c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content"
+# A hit shows at most SNIPPET_CHARS of its chunk: read no more than that (and one more, to know it was cut).
+_COLUMNS = (
+    "c.id, c.root_id, c.file_id, c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.language, "
+    f"left(c.content, {SNIPPET_CHARS + 1})"
+)
 
 
 @dataclass(frozen=True, slots=True)
