@@ -3,7 +3,7 @@
 Entry points: `load_embedder(settings)` opens (and on first use builds) the configured model;
 `Embedder.embed(texts)` / `embed_sync(texts)` return L2-normalised float32 vectors; `embed_cached`
 adds the PostgreSQL cache; `ensure_space` / `switch_space` keep one model's vectors per database;
-`build_model` and `model_status` back the `model` CLI and `doctor`.
+`embedding_threads` says how many CPU threads it computes with; `build_model` and `model_status` back the `model` CLI and `doctor`.
 
 The names load on first use: `singularity_mcp.embedding._space` (needed when a database opens) must not
 pull in onnxruntime and the tokenizer.
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from singularity_mcp.embedding._cache import TextEmbedder, embed_cached
     from singularity_mcp.embedding._embedder import Embedder
     from singularity_mcp.embedding._load import load_embedder, model_status
+    from singularity_mcp.embedding._providers import embedding_threads
     from singularity_mcp.embedding._space import ensure_space, switch_space, switch_to_configured
 
 _WHERE = {
@@ -26,6 +27,7 @@ _WHERE = {
     "embed_cached": "_cache",
     "TextEmbedder": "_cache",
     "Embedder": "_embedder",
+    "embedding_threads": "_providers",
     "load_embedder": "_load",
     "model_status": "_load",
     "ensure_space": "_space",
@@ -38,6 +40,7 @@ __all__ = [
     "TextEmbedder",
     "build_model",
     "embed_cached",
+    "embedding_threads",
     "ensure_space",
     "load_embedder",
     "model_status",
