@@ -67,8 +67,8 @@ _CACHES: weakref.WeakKeyDictionary[AsyncConnectionPool, _Cache] = weakref.WeakKe
 
 
 async def _load(pool: AsyncConnectionPool, root_id: int, generation: int) -> RootVectors:
-    async with pool.connection() as conn:
-        cur = await conn.execute(
+    async with pool.connection() as conn:  # binary: vectors arrive as float16 bytes, not text to parse
+        cur = await conn.cursor(binary=True).execute(
             "SELECT id, rel_path, coalesce(language, ''), kind, embedding, name_embedding FROM code_chunks "
             "WHERE root_id = %s AND embedding IS NOT NULL ORDER BY id",
             (root_id,),
