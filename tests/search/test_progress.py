@@ -236,3 +236,13 @@ def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
     assert lines[-1] == "interrupted", text
     assert text.count("interrupted") == 1
     assert "psycopg" not in text and "WARNING" not in text and "Traceback" not in text, text
+
+
+def test_a_recent_cpu_probe_is_reused() -> None:
+    """Back-to-back runs (saves under --watch) share one probe instead of each burning half a second."""
+    from singularity_mcp.search import _cpu
+
+    first = _cpu.CpuNow.recent(1)
+    started = time.monotonic()
+    assert _cpu.CpuNow.recent(1) is first
+    assert time.monotonic() - started < _cpu.PROBE_SECONDS / 2

@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 
 PROBE_SECONDS = 0.5
+REUSE_SECONDS = 60.0
+"""A probe this recent is reused: saves under `index --watch` re-index a few files each, and half a
+second of two busy cores per save would cost more than the estimate is worth."""
 MIN_SHARE = 0.05
 """Never assume less than this (a probe starved by a burst would promise hours)."""
 
@@ -46,6 +49,17 @@ class CpuNow:
         share = probe_share(threads, seconds)
         return cls(cores=cores, embed_threads=threads, share=round(share, 3), load=round(load, 2))
 
+    @classmethod
+    def recent(cls, embed_threads: int) -> CpuNow:
+        """`measure`, or the last measurement of this process if it is under REUSE_SECONDS old."""
+        global _last
+        now = time.monotonic()
+        if _last is not None and now - _last[0] < REUSE_SECONDS and _last[1].embed_threads == embed_threads:
+            return _last[1]
+        measured = cls.measure(embed_threads)
+        _last = (now, measured)
+        return measured
+
     def embed_share(self) -> float:
         """Cores the embedder's threads will get."""
         return max(MIN_SHARE, min(self.share, float(self.embed_threads), float(self.cores)))
@@ -53,6 +67,9 @@ class CpuNow:
     def serial_share(self) -> float:
         """The share of one thread (parsing, loading the model): a session's share, at most one core."""
         return max(MIN_SHARE, min(self.share, 1.0))
+
+
+_last: tuple[float, CpuNow] | None = None
 
 
 def probe_share(threads: int, seconds: float = PROBE_SECONDS) -> float:

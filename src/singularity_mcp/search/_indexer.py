@@ -274,7 +274,7 @@ async def _lexical_phase(
     measured.pending_before = await _store.count_pending(pool, [root_id])
     measured.bytes_total = sum(f.size for f in to_read)
     if to_read or measured.pending_before:  # work to estimate: how much CPU will it get?
-        cpu = await anyio.to_thread.run_sync(CpuNow.measure, run.embed_threads)
+        cpu = await anyio.to_thread.run_sync(CpuNow.recent, run.embed_threads)
         run.rates = run.machine.at(cpu)
     run.preflight = await anyio.to_thread.run_sync(
         _preflight, to_read, unchanged, removed, run.rates, measured.pending_before
