@@ -26,9 +26,13 @@ logger = logging.getLogger(__name__)
 
 
 async def import_off_loop(module: str) -> ModuleType:
-    """Import `module` in a worker thread (a heavy first import would otherwise block the event loop)."""
-    if module in sys.modules:
-        return sys.modules[module]
+    """Import `module` in a worker thread (a heavy first import would otherwise block the event loop).
+
+    A module another thread is still importing is in `sys.modules` half-made: that one is imported
+    again (which waits for the other thread to finish), never returned as it is."""
+    loaded = sys.modules.get(module)
+    if loaded is not None and not getattr(getattr(loaded, "__spec__", None), "_initializing", False):
+        return loaded
     return await anyio.to_thread.run_sync(importlib.import_module, module)
 
 
