@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -27,7 +26,7 @@ from mcp_types import (
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from tests.agent.fake_anthropic import FakeAnthropic, serve_fake
-from tests.conftest import REPO_ROOT, mcp_client, server_env
+from tests.conftest import REPO_ROOT, mcp_client, run_cli, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -151,17 +150,11 @@ async def test_sampling_refused_by_the_client_is_a_none_answer(
 
 def test_cli_ask_and_stats(settings: Settings, agent_env: dict[str, str], imported) -> None:
     env = server_env(settings, **agent_env)
-    ask = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "ask", "--json", "--no-llm", "Is a float OK for prices?"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    ask = run_cli(env, "ask", "--json", "--no-llm", "Is a float OK for prices?")
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
     assert answer["source"] == "rule" and answer["answer_id"]
-    stats = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "stats", "--json"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    stats = run_cli(env, "stats", "--json")
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["total"] >= 1
 

@@ -1,11 +1,9 @@
-"""`singularity-mcp kb ...` as a user runs it."""
+"""`singularity-mcp kb ...` as a user runs it (run in this process)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import anyio
@@ -14,19 +12,12 @@ import pytest
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
 from singularity_mcp.knowledge import load_artifact_files
-from tests.conftest import REPO_ROOT, server_env, test_model_dir
+from tests.conftest import CliResult, run_cli, server_env, test_model_dir
 from tests.knowledge.conftest import fresh_database_url, isolated_settings
 
 
-def _kb(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "kb", *args],
-        env=server_env(settings, SINGULARITY_MODEL_DIR=str(test_model_dir())),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _kb(settings: Settings, *args: str) -> CliResult:
+    return run_cli(server_env(settings, SINGULARITY_MODEL_DIR=str(test_model_dir())), "kb", *args)
 
 
 def test_validate_shipped_and_broken(settings: Settings, kb_copy: Path) -> None:
