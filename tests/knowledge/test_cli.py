@@ -10,10 +10,9 @@ import anyio
 import pytest
 
 from singularity_mcp.config import Settings
-from singularity_mcp.db import Database
 from singularity_mcp.knowledge import load_artifact_files
 from tests.conftest import CliResult, run_cli, server_env, test_model_dir
-from tests.knowledge.conftest import fresh_database_url, isolated_settings
+from tests.knowledge.conftest import isolated_settings
 
 
 def _kb(settings: Settings, *args: str) -> CliResult:
@@ -37,11 +36,11 @@ def test_validate_shipped_and_broken(settings: Settings, kb_copy: Path) -> None:
 
 @pytest.mark.anyio
 async def test_import_twice_then_export(
-    settings: Settings, database: Database, kb_copy: Path, tmp_path: Path
+    settings: Settings, kb_database: str, kb_copy: Path, tmp_path: Path
 ) -> None:
     if not any(test_model_dir().rglob("model-fp32.onnx")):
         pytest.skip("embedding model not built (run the embedding tests once)")
-    isolated = isolated_settings(settings, await fresh_database_url(database))
+    isolated = isolated_settings(settings, kb_database)
     shutil.rmtree(kb_copy / "framework_pattern")  # a smaller import keeps the test quick
 
     first = await anyio.to_thread.run_sync(lambda: _kb(isolated, "import", str(kb_copy), "--json"))
