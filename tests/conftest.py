@@ -129,21 +129,22 @@ def settings_as_spawned(settings: Settings, env: dict[str, str] | None = None) -
 
 @asynccontextmanager
 async def mcp_client(
-    settings: Settings, *, env: dict[str, str] | None = None, **session_kwargs: Any
+    settings: Settings, *, env: dict[str, str] | None = None, mode: str = "legacy", **session_kwargs: Any
 ) -> AsyncIterator[ClientSession]:
     """An initialized `ClientSession` on the real server, connected in-process (the SDK's memory transport).
 
     The server is built from the settings a spawned server would load from `server_env(settings, **env)`,
     and runs its own `Core` in this process on the same data directory. `session_kwargs` go to the
-    client (e.g. `sampling_callback=...`, `message_handler=...`). Tests of the stdio or HTTP transport
-    itself use `spawned_client` or spawn the process.
+    client (e.g. `sampling_callback=...`, `message_handler=...`); `mode` is the SDK client's protocol
+    negotiation ("legacy": the initialize handshake; "auto": 2026-07-28 `server/discover` first). Tests
+    of the stdio or HTTP transport itself use `spawned_client` or spawn the process.
     """
     from mcp import Client
 
     from singularity_mcp.server import build_server
 
     server = build_server(settings_as_spawned(settings, env))
-    async with Client(server, mode="legacy", **session_kwargs) as client:
+    async with Client(server, mode=mode, **session_kwargs) as client:
         yield client.session
 
 
