@@ -51,8 +51,29 @@ async def kb_template(settings: Settings, database: Database) -> str:
     url = await fresh_database_url(database)
     async with running_core(isolated_settings(settings, url)) as core:
         texts = [embedding_text(artifact) for artifact in load_artifact_files()]
-        await embed_cached((await core.database()).pool, await core.embedder(), texts)
+        template = await core.database()
+        await _copy_cached_vectors(database, template, texts)
+        await embed_cached(template.pool, await core.embedder(), texts)  # what the session's cache lacked
     return conninfo_to_dict(url)["dbname"]
+
+
+async def _copy_cached_vectors(source: Database, target: Database, texts: list[str]) -> None:
+    """Copy what the session database's embedding cache holds of `texts` (its servers' startup imports
+    embed the shipped knowledge base there) into `target`'s, so the model runs only for the rest."""
+    from singularity_mcp.embedding._cache import text_digest
+
+    async with source.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT model_id, text_sha256, embedding FROM embedding_cache WHERE text_sha256 = ANY(%s)",
+            ([text_digest(t) for t in texts],),
+        )
+        rows = await cur.fetchall()
+    async with target.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        await cursor.executemany(
+            "INSERT INTO embedding_cache (model_id, text_sha256, embedding) VALUES (%s, %s, %s) "
+            "ON CONFLICT (model_id, text_sha256) DO NOTHING",
+            rows,
+        )
 
 
 @pytest.fixture
