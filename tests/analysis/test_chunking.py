@@ -166,3 +166,29 @@ def test_chunks_name_every_definition_they_contain() -> None:
         ("Lt", ("Lt",)),
         ("Box", ("Box", "open", "close")),  # a class that fits stays whole and names its methods
     ]
+
+
+def test_overloads_and_their_implementation_are_one_chunk() -> None:
+    """TypeScript overload signatures with their implementation, Python @overload stubs with the real
+    function, a property's getter and setter: one chunk each, from the first signature (where the
+    documentation usually sits) to the implementation's end; a different name starts a new chunk."""
+    ts = (
+        "export function timer(due: number): Observable<0>;\n\n"
+        "export function timer(due: number, period: number): Observable<number>;\n"
+        "export function timer(a: any, b?: any): Observable<number> {\n  return make(a, b);\n}\n\n"
+        "export function other() {\n  return 1;\n}\n"
+    )
+    assert [(c.start_line, c.end_line, c.symbol) for c in chunk_source(ts, "typescript", "t.ts")] == [
+        (1, 6, "timer"),
+        (8, 10, "other"),
+    ]
+    py = "@overload\ndef f(x: int) -> int: ...\n@overload\ndef f(x: str) -> str: ...\ndef f(x):\n    return x\n"
+    assert [(c.start_line, c.end_line, c.symbol) for c in chunk_source(py, "python", "t.py")] == [(1, 6, "f")]
+    cls = (  # split at its methods (small max_tokens): the getter and the setter stay together
+        "class A:\n    def first(self):\n        return [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]\n\n"
+        "    @property\n    def v(self):\n        return 1\n\n    @v.setter\n    def v(self, value):\n"
+        "        self._v = value\n"
+    )
+    chunks = chunk_source(cls, "python", "t.py", max_tokens=48)
+    assert (2, 3, "A.first") in [(c.start_line, c.end_line, c.symbol) for c in chunks]
+    assert [(c.start_line, c.end_line) for c in chunks if c.symbol == "A.v"] == [(6, 11)]

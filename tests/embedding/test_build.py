@@ -203,3 +203,18 @@ async def test_cache_refuses_vectors_of_another_model(
         match=r"holds vectors of embedding model all-minilm-l6-v2 \(384 dims\).*tiny-bert \(32 dims\)",
     ):
         await embed_cached(database.pool, other, ["a text for a 32-dimension model"])
+
+
+def test_running_a_built_model_does_not_import_onnx() -> None:
+    """onnx writes the graph once; opening and running the model needs only onnxruntime (and importing
+    onnx took 2 s of every model load)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import singularity_mcp.embedding._load, singularity_mcp.embedding._embedder; "
+        "print('onnx' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

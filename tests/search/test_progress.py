@@ -22,8 +22,12 @@ from rich.progress import Progress
 from singularity_mcp.cli import log_level
 from singularity_mcp.config import Settings
 from singularity_mcp.logs import configure_logging
+from singularity_mcp.search._cpu import MIN_SHARE, CpuNow
 from singularity_mcp.search._rates import (
+    DEFAULT_CORES,
+    HISTORY,
     IndexRates,
+    MachineRates,
     RunMeasurement,
     live_eta,
     load_rates,
@@ -32,42 +36,72 @@ from singularity_mcp.search._rates import (
 from tests.conftest import REPO_ROOT, CliResult, run_cli, server_env
 
 
-def test_rates_learn_from_enough_work_and_persist(tmp_path: Path) -> None:
-    rates = IndexRates()
-    tiny = RunMeasurement(
-        bytes_done=5_000, parse_seconds=0.1, embedded=10, embedded_by_model=10, embed_seconds=1
-    )
-    assert rates.learn(tiny) == rates  # too little to measure: the defaults stay
-    sample = RunMeasurement(
+def _run(cpu_per_chunk: float, *, chunks: int = 2000, parse_cpu: float = 1.0) -> RunMeasurement:
+    """A run that parsed 1 MB into `chunks` chunks and embedded them at `cpu_per_chunk` CPU seconds."""
+    return RunMeasurement(
         bytes_done=1_000_000,
-        parse_seconds=2.0,
-        chunks_written=2000,
+        parse_cpu_seconds=parse_cpu,
+        chunks_written=chunks,
         chunked_bytes=1_000_000,
-        embedded=2000,
-        embedded_by_model=2000,
-        embed_seconds=100.0,
-        model_load_s=1.0,
+        embedded=chunks,
+        embedded_by_model=chunks,
+        embed_cpu_seconds=cpu_per_chunk * chunks,
+        model_load_cpu_s=1.0,
     )
-    first = rates.learn(sample)
-    assert (first.parse_s_per_mb, first.embed_s_per_chunk, first.bytes_per_chunk) == (2.0, 0.05, 500.0)
-    assert first.measured_runs == 1  # the first measurement replaces the defaults outright
-    slower = RunMeasurement(
-        bytes_done=1_000_000, parse_seconds=4.0, embedded=1000, embedded_by_model=1000, embed_seconds=100
+
+
+def test_rates_keep_recent_runs_and_take_the_median(tmp_path: Path) -> None:
+    rates = MachineRates()
+    tiny = RunMeasurement(
+        bytes_done=5_000, parse_cpu_seconds=0.1, embedded=10, embedded_by_model=10, embed_cpu_seconds=1
     )
-    second = first.learn(slower)
-    assert second.parse_s_per_mb == pytest.approx(3.0) and second.embed_s_per_chunk == pytest.approx(0.075)
-    assert second.bytes_per_chunk == 500.0  # not measured by `slower`
-    cached = RunMeasurement(embedded=1000, embedded_by_model=100, embed_seconds=5)  # mostly cache hits
-    assert first.learn(cached).embed_s_per_chunk == first.embed_s_per_chunk
-    load_only = rates.learn(RunMeasurement(model_load_s=0.8))  # a small run: only the model load measured
-    assert load_only.model_load_s == 0.8 and not load_only.measured
+    assert rates.learn(tiny) == rates  # too little to measure: nothing learned
+    first = rates.learn(_run(0.04))
+    assert first.measured_runs == 1 and first.median("embed_cpu_s_per_chunk", 9.0) == pytest.approx(0.04)
+    assert first.median("bytes_per_chunk", 9.0) == 500.0 and first.median("parse_cpu_s_per_mb", 9.0) == 1.0
+    # One odd run (the model was built during it) does not move the median far; a mean would have tripled.
+    learned = first.learn(_run(0.05)).learn(_run(0.4)).learn(_run(0.045))
+    assert learned.median("embed_cpu_s_per_chunk", 9.0) == pytest.approx(0.0475)
+    cached = RunMeasurement(embedded=1000, embedded_by_model=100, embed_cpu_seconds=5)  # mostly cache hits
+    assert learned.learn(cached) == learned
+    load_only = learned.learn(RunMeasurement(model_load_cpu_s=3.0))  # a small run: only the model load
+    assert load_only.measured_runs == 4 and load_only.median("model_load_cpu_s", 9.0) == 1.0
+    for _ in range(HISTORY):
+        learned = learned.learn(_run(0.03))
+    assert len(learned.samples) == HISTORY and learned.median("embed_cpu_s_per_chunk", 9.0) == 0.03
 
     path = tmp_path / "rates.json"
-    assert load_rates(path) == IndexRates()
-    save_rates(path, second)
-    assert load_rates(path) == second
+    assert load_rates(path) == MachineRates()
+    save_rates(path, learned)
+    assert load_rates(path) == learned
     path.write_text("{not json")
-    assert load_rates(path) == IndexRates()
+    assert load_rates(path) == MachineRates()
+    path.write_text('{"parse_s_per_mb": 2.0, "embed_s_per_chunk": 0.05, "measured_runs": 3}')
+    assert load_rates(path) == MachineRates()  # an older version's wall-clock rates: measured again
+
+
+def test_estimate_scales_cpu_time_by_the_cpu_share_measured_now() -> None:
+    """Wall seconds = CPU seconds / the cores the run gets; parsing and the model load run on one thread
+    (they gain up to one core), embedding on its threads."""
+    rates = MachineRates().learn(_run(0.04, parse_cpu=0.5))
+    idle = rates.at(CpuNow(cores=2, embed_threads=2, share=2.0, load=0.1))
+    busy = rates.at(CpuNow(cores=2, embed_threads=2, share=0.5, load=6.0))
+    assert idle.embed_s_per_chunk == pytest.approx(0.02) and busy.embed_s_per_chunk == pytest.approx(0.08)
+    assert idle.parse_s_per_mb == pytest.approx(0.5) and busy.parse_s_per_mb == pytest.approx(1.0)
+    assert idle.model_load_s == pytest.approx(1.0) and busy.model_load_s == pytest.approx(2.0)
+    assert busy.embed_seconds(2000) == pytest.approx(2000 * 0.08 + 2.0)
+    # More threads than cores get the cores; a starved probe is not taken for no CPU at all.
+    assert CpuNow(cores=2, embed_threads=8, share=3.1).embed_share() == 2.0
+    assert CpuNow(cores=2, embed_threads=2, share=0.0).embed_share() == MIN_SHARE
+    assert "0.50 of 2 cores (load average 6)" in busy.basis() and "median of 1 run)" in busy.basis()
+    assert rates.at(None).embed_s_per_chunk == pytest.approx(0.04 / DEFAULT_CORES)  # not measured: idle
+    assert "default rates" in MachineRates().at(None).basis()
+
+
+def test_cpu_probe_measures_a_share_of_this_machine() -> None:
+    cpu = CpuNow.measure(embed_threads=2, seconds=0.2)
+    assert cpu.cores >= 1 and 1 <= cpu.embed_threads <= 2
+    assert 0 < cpu.share <= cpu.embed_threads * 1.05  # CPU time of the probe threads, not more
 
 
 def test_live_eta_uses_the_run_s_own_rates() -> None:
@@ -103,6 +137,7 @@ def test_index_run_reports_estimate_parts_and_eta(settings: Settings, tmp_path: 
         preflight["estimated_parse_seconds"] + preflight["estimated_embed_seconds"], abs=0.11
     )
     assert "rates" in preflight["estimate_basis"]
+    assert "CPU share measured now" in preflight["estimate_basis"]  # the run had work: the CPU was probed
     assert data["progress"]["eta_seconds"] == 0.0
 
 
@@ -191,3 +226,13 @@ def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
     assert lines[-1] == "interrupted", text
     assert text.count("interrupted") == 1
     assert "psycopg" not in text and "WARNING" not in text and "Traceback" not in text, text
+
+
+def test_a_recent_cpu_probe_is_reused() -> None:
+    """Back-to-back runs (saves under --watch) share one probe instead of each burning half a second."""
+    from singularity_mcp.search import _cpu
+
+    first = _cpu.CpuNow.recent(1)
+    started = time.monotonic()
+    assert _cpu.CpuNow.recent(1) is first
+    assert time.monotonic() - started < _cpu.PROBE_SECONDS / 2

@@ -52,8 +52,20 @@ def test_walk_skips_ignored_vendored_lock_and_huge(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
-def _candidate(chunk_id: int, file_id: int = 1, symbol: str | None = None) -> Candidate:
-    return Candidate(chunk_id, 1, file_id, "a.py", 1, 2, symbol, "function", "python", "", 0, 0)
+def _candidate(
+    chunk_id: int, file_id: int = 1, symbol: str | None = None, kind: str = "function"
+) -> Candidate:
+    return Candidate(chunk_id, 1, file_id, "a.py", 1, 2, symbol, kind, "python", "", 0, 0)
+
+
+def test_declarations_count_less_than_behaviour_in_the_fusion() -> None:
+    """A type declaration first in one list loses to a function second in both (and to one second in
+    one list alone); between two functions, the first in one list wins as plain RRF would have it."""
+    interface = _candidate(1, kind="interface")
+    function = _candidate(2)
+    assert [c.id for c in fuse([[interface, function], [interface, function]])] == [2, 1]
+    assert [c.id for c in fuse([[_candidate(1, kind="type"), _candidate(2)]])] == [2, 1]
+    assert [c.id for c in fuse([[_candidate(1), _candidate(2)]])] == [1, 2]
 
 
 def test_rrf_rewards_agreement_and_collapse_keeps_one_per_definition() -> None:
@@ -146,3 +158,79 @@ async def test_two_writers_of_one_file_take_turns(core: Core, tmp_path: Path) ->
         )
         assert (await cur.fetchone())[0] == 1
     await remove_root(database.pool, root)
+
+
+@pytest.mark.anyio
+async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
+    core: Core, tmp_path: Path
+) -> None:
+    """Once every vector of a root is there, the dense list comes from the in-memory copy: the same
+    order as an exact scan in SQL, filters applied, and a write to the root (an edited file re-read
+    by a search) reloads it."""
+    import numpy as np
+
+    from singularity_mcp.search import _searcher, _vectors
+
+    database = await core.database()
+    pool = database.pool
+    root = write_repo(tmp_path / "memory").resolve()
+    await index_repository(pool, root, core.embedder)
+    vector = (await (await core.embedder()).embed(["retry a failing call with a growing wait"]))[0]
+    scope = await _searcher.resolve_scope(pool, root, None)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT generation FROM code_roots WHERE path = %s", (str(root),))
+        (generation,) = await cur.fetchone()
+        cur = await conn.execute(  # every vector, to score exactly here
+            "SELECT id, embedding, name_embedding FROM code_chunks WHERE root_id = ANY(%s) ORDER BY id",
+            (list(scope.roots),),
+        )
+        rows = await cur.fetchall()
+    assert all(r[1] is not None and r[2] is not None for r in rows)  # both vectors of every chunk
+
+    def cosine(stored: object) -> float:
+        v = np.asarray(stored.to_numpy(), dtype=np.float32)  # type: ignore[attr-defined]
+        return float(v @ vector / np.linalg.norm(v))
+
+    scored = {r[0]: cosine(r[1]) + _vectors.NAME_WEIGHT * cosine(r[2]) for r in rows}
+    exact = sorted(scored, key=lambda i: (-scored[i], i))
+    generations = {next(iter(scope.roots)): generation}
+    assert await _vectors.nearest(pool, scope, generations, vector, 5) == exact[:5]
+    go_only = await _searcher.resolve_scope(pool, root, "go")
+    ids = await _vectors.nearest(pool, go_only, generations, vector, 50)
+    assert ids and len(ids) < len(exact)
+    assert {c.language for c in await _searcher._chunks(pool, ids)} == {"go"}
+    sub = await _searcher.resolve_scope(pool, root / "billing", None)
+    assert {
+        c.rel_path.split("/")[0]
+        for c in await _searcher._chunks(pool, await _vectors.nearest(pool, sub, generations, vector, 50))
+    } == {"billing"}
+
+    (root / "server" / "health.go").write_text(
+        "package server\n\nfunc ExponentialRetryLoop(fn func() error) error {\n\treturn fn()\n}\n"
+    )
+    found = await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
+    assert found.results[0].symbol == "ExponentialRetryLoop"  # re-read, re-embedded, in memory
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT generation FROM code_roots WHERE path = %s", (str(root),))
+        (moved,) = await cur.fetchone()
+    assert moved > generation
+    held = _vectors._CACHES[pool].roots[next(iter(scope.roots))]
+    assert held.generation == moved and held.names is not None  # the search went through the reloaded copy
+
+    # An index from before name vectors (sql/0011): code vectors alone until the next run fills the names
+    # in, without embedding any code again.
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE code_chunks SET name_embedding = NULL WHERE root_id = ANY(%s)", (list(scope.roots),)
+        )
+        await conn.execute(
+            "UPDATE code_roots SET generation = generation + 1 WHERE id = ANY(%s)", (list(scope.roots),)
+        )
+    await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
+    assert _vectors._CACHES[pool].roots[next(iter(scope.roots))].names is None
+    rerun = await index_repository(pool, root, core.embedder)
+    assert rerun.vectors_filled == 0
+    await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
+    assert _vectors._CACHES[pool].roots[next(iter(scope.roots))].names is not None
+    await remove_root(pool, root)
+    assert next(iter(scope.roots)) not in _vectors._CACHES[pool].roots

@@ -73,13 +73,13 @@ class _Chunker:
     ) -> None:
         """Cover lines start..end: children as their own pieces, the code between them as gaps."""
         cursor = start
-        for child in children:
-            if child.anonymous or child.start_line < cursor or child.start_line > end:
+        for first, child in _overloads([c for c in children if not c.anonymous]):
+            if first.start_line < cursor or first.start_line > end:
                 continue
             child_end = min(child.end_line, end)
-            if child.start_line > cursor:
-                self.gap(cursor, child.start_line - 1, symbol, kind)
-            self.definition(child, child_end, defs)
+            if first.start_line > cursor:
+                self.gap(cursor, first.start_line - 1, symbol, kind)
+            self.definition(child, child_end, defs, first.start_line)
             cursor = child_end + 1
         if cursor <= end:
             self.gap(cursor, end, symbol, kind)
@@ -94,8 +94,11 @@ class _Chunker:
         else:
             self.windows(start, end, symbol, kind)
 
-    def definition(self, definition: RawDefinition, end: int, defs: list[RawDefinition]) -> None:
-        start = definition.start_line
+    def definition(
+        self, definition: RawDefinition, end: int, defs: list[RawDefinition], start: int | None = None
+    ) -> None:
+        """One definition (from `start`, its first overload's line, when it has overloads)."""
+        start = definition.start_line if start is None else start
         tokens = self.tokens(start, end)
         symbol, kind = definition.qualified_name, definition.kind
         if tokens <= self.max_tokens:
@@ -106,6 +109,24 @@ class _Chunker:
             self.region(start, end, children, defs, symbol, kind)
         else:
             self.windows(start, end, symbol, kind)
+
+
+def _overloads(children: list[RawDefinition]) -> list[tuple[RawDefinition, RawDefinition]]:
+    """Siblings in order, a run of functions with one name (TypeScript overload signatures and their
+    implementation, Python `@overload` stubs, a property's getter and setter) as one (first, last) pair:
+    they are one definition to a reader, and the documentation often sits on the first signature."""
+    runs: list[tuple[RawDefinition, RawDefinition]] = []
+    for child in children:
+        if (
+            runs
+            and child.is_function
+            and runs[-1][1].is_function
+            and (child.qualified_name == runs[-1][1].qualified_name)
+        ):
+            runs[-1] = (runs[-1][0], child)
+        else:
+            runs.append((child, child))
+    return runs
 
 
 def _merge(pieces: list[_Piece], max_tokens: int) -> list[_Piece]:

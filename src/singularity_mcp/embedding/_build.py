@@ -21,15 +21,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import onnx
+from typing import TYPE_CHECKING, Any, Literal
 
 from singularity_mcp.config import Settings
-from singularity_mcp.embedding._graph import BertConfig, build_graph
 from singularity_mcp.embedding._manifest import ModelManifest, load_manifest
 from singularity_mcp.embedding._weights import obtain_weights, sha256_file
 from singularity_mcp.errors import InvalidInput, NotConfigured
+
+if TYPE_CHECKING:
+    from singularity_mcp.embedding._graph import BertConfig
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,9 @@ def build_model(settings: Settings, variant: str = "fp32", force: bool = False) 
     files.root.mkdir(parents=True, exist_ok=True)
     if variant == "fp32":
         obtain_weights(manifest, files.weights, local=settings.model_weights)
+        # onnx (2 s to import) is needed to build a model, not to run one: imported here.
+        from singularity_mcp.embedding._graph import BertConfig
+
         cfg = BertConfig.from_file(files.weights / "config.json")
         with _quiet_optimizer():
             _write_atomic(files.onnx("fp32"), lambda tmp: _build_fp32(files, manifest, cfg, tmp))
@@ -133,6 +136,8 @@ def _build_fp32(files: ModelFiles, manifest: ModelManifest, cfg: BertConfig, tar
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    from singularity_mcp.embedding._graph import build_graph
+
     model = build_graph(
         files.weights / "model.safetensors",
         files.weights / "config.json",
@@ -160,6 +165,7 @@ def _quantize_int8(fp32: Path, target: Path) -> None:
     by the whole batch, handles badly: with them quantized, short texts in a mixed batch fall to cosine
     0.975-0.98 against the reference; without, the golden set stays above 0.982.
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(str(fp32))
@@ -180,6 +186,7 @@ def _quantize_int8(fp32: Path, target: Path) -> None:
 
 def _convert_fp16(fp32: Path, target: Path) -> None:
     """fp16 weights and activations for CUDA; inputs and the output stay as they are."""
+    import onnx
     from onnxruntime.transformers.onnx_model import OnnxModel
 
     try:

@@ -12,7 +12,7 @@ import anyio.to_thread
 import numpy as np
 from tokenizers import Tokenizer
 
-from singularity_mcp.embedding._graph import INPUTS, OUTPUT
+from singularity_mcp.embedding._manifest import INPUTS, OUTPUT
 from singularity_mcp.errors import InvalidInput
 
 #: Texts one async drain step embeds before letting another caller's (smaller) request in.

@@ -21,11 +21,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
 
+from singularity_mcp.embedding._manifest import INPUTS, OUTPUT
 from singularity_mcp.errors import ConfigError
 
 OPSET = 17
-INPUTS = ("input_ids", "attention_mask")
-OUTPUT = "sentence_embedding"
 
 
 @dataclass(frozen=True)

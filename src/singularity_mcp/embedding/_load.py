@@ -16,8 +16,8 @@ from singularity_mcp.embedding._embedder import Embedder
 from singularity_mcp.embedding._manifest import load_manifest
 from singularity_mcp.embedding._providers import (
     ProviderPlan,
-    default_threads,
     detect_fallback,
+    embedding_threads,
     plan_providers,
 )
 from singularity_mcp.embedding._space import model_id_for
@@ -57,7 +57,7 @@ def load_embedder(
     `available_providers` and `session_factory` are seams for tests (a fake CUDA provider list).
     """
     manifest = load_manifest(settings.model)
-    threads = settings.embed_threads or default_threads()
+    threads = embedding_threads(settings.embed_threads)
     available = list(available_providers) if available_providers is not None else _available_providers()
     create = session_factory or _ort_session
     plan = plan_providers(available, settings.model_variant, threads)
@@ -119,7 +119,7 @@ def model_status(settings: Settings) -> dict[str, Any]:
     """
     manifest = load_manifest(settings.model)
     files = model_files(settings, manifest)
-    threads = settings.embed_threads or default_threads()
+    threads = embedding_threads(settings.embed_threads)
     available = _available_providers()
     plan = plan_providers(available, settings.model_variant, threads)
     built = {}

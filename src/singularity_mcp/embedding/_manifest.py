@@ -12,6 +12,10 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from singularity_mcp.errors import ConfigError
 from singularity_mcp.paths import data_path
 
+INPUTS = ("input_ids", "attention_mask")
+OUTPUT = "sentence_embedding"
+"""The built graph's input and output names: the builder writes them, the embedder feeds and reads them."""
+
 #: The files a build needs; config.json carries the architecture (heads, layers, eps, activation).
 REQUIRED_FILES = ("model.safetensors", "tokenizer.json", "config.json")
 

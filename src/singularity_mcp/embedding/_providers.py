@@ -34,6 +34,11 @@ def default_threads() -> int:
     return max(1, cores or os.cpu_count() or 1)
 
 
+def embedding_threads(configured: int | None) -> int:
+    """The intra-op threads the embedder runs with: the configured number, else the physical cores."""
+    return configured or default_threads()
+
+
 def plan_providers(available: Sequence[str], variant: str, threads: int) -> ProviderPlan:
     """Pick CUDA (fp16) when onnxruntime offers it, else the CPU with the requested variant.
 

@@ -136,7 +136,8 @@ async def switch_space(pool: AsyncConnectionPool, model_id: str, dimensions: int
         counts = {
             "code_chunks": await _count(
                 conn,
-                "UPDATE code_chunks c SET embedding = NULL FROM code_roots r WHERE c.root_id = r.id "
+                "UPDATE code_chunks c SET embedding = NULL, name_embedding = NULL FROM code_roots r "
+                "WHERE c.root_id = r.id "
                 "AND c.embedding IS NOT NULL AND r.embedding_model IS DISTINCT FROM %s",
                 model_id,
                 same,

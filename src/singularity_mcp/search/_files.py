@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.paths import AllowedRoots, read_file
-from singularity_mcp.search._lexical import lexical_text, path_text, whole_identifiers
+from singularity_mcp.search._lexical import lexical_text, path_text, whole_identifiers, words_of
 from singularity_mcp.search._walk import MAX_FILE_BYTES, decode_source, looks_binary
 
 if TYPE_CHECKING:
@@ -52,6 +52,14 @@ def embedding_text(rel_path: str, symbol: str | None, content: str) -> str:
     """What the embedder sees for a chunk: where it lives, its name, then the code."""
     header = f"{rel_path} {symbol}" if symbol else rel_path
     return f"{header}\n{content}"
+
+
+def name_text(rel_path: str, symbol: str | None, kind: str) -> str:
+    """What the embedder sees for a chunk's name vector: the file's stem and the qualified name in words,
+    and the kind (`infiniteQueryBehavior.ts`, `hasNextPage` -> "infinite query behavior: has next page
+    (function)"). Code identifiers embed poorly as written; their words embed like the question."""
+    stem = rel_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return f"{words_of(stem)}: {words_of(symbol) if symbol else 'module code'} ({kind})"
 
 
 def _names(symbol: str | None, names: tuple[str, ...]) -> list[str]:

@@ -23,10 +23,12 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.search import _store
-from singularity_mcp.search._files import PreparedFile, embedding_text, prepare_file
+from singularity_mcp.search._cpu import CpuNow
+from singularity_mcp.search._files import PreparedFile, embedding_text, name_text, prepare_file
 from singularity_mcp.search._rates import (
     EMBED_BYTES_CAP,
     IndexRates,
+    MachineRates,
     RunMeasurement,
     live_eta,
     load_rates,
@@ -38,7 +40,7 @@ from singularity_mcp.search.models import IndexProgress, IndexResult, PreflightS
 if TYPE_CHECKING:
     import numpy as np
 
-    from singularity_mcp.embedding import Embedder
+    from singularity_mcp.embedding import Embedder, TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,11 @@ class IndexRun:
     files_removed: int = 0
     files_skipped: int = 0
     vectors_filled: int = 0
+    machine: MachineRates = field(default_factory=MachineRates)
+    """What earlier runs measured on this machine (this run's figures are added when it ends)."""
     rates: IndexRates = field(default_factory=IndexRates)
-    """This machine's measured rates (the estimate's basis)."""
+    """The machine's rates scaled to the CPU share this run can expect (measured when it has work)."""
+    embed_threads: int = 1
     measured: RunMeasurement = field(default_factory=RunMeasurement)
     finished: anyio.Event = field(default_factory=anyio.Event)
     _changed: anyio.Event = field(default_factory=anyio.Event)
@@ -109,12 +114,18 @@ class CodeIndexer:
     """Runs index jobs, at most one per root (a second request joins the running one)."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, embedder: EmbedderFactory, rates_path: Path | None = None
+        self,
+        pool: AsyncConnectionPool,
+        embedder: EmbedderFactory,
+        rates_path: Path | None = None,
+        embed_threads: int = 1,
     ) -> None:
         self.pool = pool
         self.embedder = embedder
         self.rates_path = rates_path
         """Where this machine's measured index rates are kept (None: defaults, nothing learned)."""
+        self.embed_threads = embed_threads
+        """The embedder's intra-op threads: how many CPUs embedding can use."""
         self.runs: dict[Path, IndexRun] = {}
 
     def running(self, root: Path) -> IndexRun | None:
@@ -126,7 +137,10 @@ class CodeIndexer:
         current = self.running(root)
         if current is not None:
             return current, False
-        run = IndexRun(root=root, force=force, rates=load_rates(self.rates_path))
+        machine = load_rates(self.rates_path)
+        run = IndexRun(
+            root=root, force=force, machine=machine, rates=machine.at(None), embed_threads=self.embed_threads
+        )
         self.runs[root] = run
         return run, True
 
@@ -143,8 +157,8 @@ class CodeIndexer:
         finally:
             run.finished.set()
             run.update()
-        learned = run.rates.learn(run.measured)
-        if learned != run.rates:
+        learned = run.machine.learn(run.measured)
+        if learned != run.machine:
             await anyio.to_thread.run_sync(save_rates, self.rates_path, learned)
         return run.result
 
@@ -237,11 +251,6 @@ def _preflight(
     languages = Counter(detect_language(f.rel_path) or "other" for f in to_read)
     source_bytes = sum(f.size for f in to_read)
     chunks = pending + rates.chunks_in(source_bytes)
-    basis = (
-        f"rates measured on this machine ({rates.measured_runs} run{'s' if rates.measured_runs > 1 else ''})"
-        if rates.measured
-        else "default rates of a 2-core machine (this machine's are measured from its first run)"
-    )
     return PreflightSummary(
         files_seen=len(to_read) + unchanged,
         files_to_index=len(to_read),
@@ -251,7 +260,7 @@ def _preflight(
         estimated_seconds=round(rates.parse_seconds(source_bytes) + rates.embed_seconds(chunks), 1),
         estimated_parse_seconds=round(rates.parse_seconds(source_bytes), 1),
         estimated_embed_seconds=round(rates.embed_seconds(chunks), 1),
-        estimate_basis=basis,
+        estimate_basis=rates.basis(),
     )
 
 
@@ -264,6 +273,9 @@ async def _lexical_phase(
     measured = run.measured
     measured.pending_before = await _store.count_pending(pool, [root_id])
     measured.bytes_total = sum(f.size for f in to_read)
+    if to_read or measured.pending_before:  # work to estimate: how much CPU will it get?
+        cpu = await anyio.to_thread.run_sync(CpuNow.recent, run.embed_threads)
+        run.rates = run.machine.at(cpu)
     run.preflight = await anyio.to_thread.run_sync(
         _preflight, to_read, unchanged, removed, run.rates, measured.pending_before
     )
@@ -273,11 +285,12 @@ async def _lexical_phase(
     await _store.set_root(pool, root_id, phase="lexical", files_total=total, files_done=0)
     changed = bool(removed)
     if removed:
-        async with pool.connection() as conn, conn.transaction():
+        async with _store.writing(pool, root_id) as conn:
             await _store.delete_files(conn, root_id, removed)
         run.files_removed = len(removed)
     chunks_written = 0
     measured.parse_started = time.monotonic()
+    measured.parse_cpu_started = time.process_time()
     for start in range(0, total, FILE_BATCH):
         batch = to_read[start : start + FILE_BATCH]
         prepared = await anyio.to_thread.run_sync(_prepare_batch, root, batch, known, force)
@@ -295,7 +308,7 @@ async def _lexical_phase(
             else:
                 run.files_indexed += 1
                 keep.append(f)
-        async with pool.connection() as conn, conn.transaction():
+        async with _store.writing(pool, root_id) as conn:
             await _store.delete_files(conn, root_id, gone)
             chunks_written += await _store.write_files(conn, root_id, keep)
         changed = changed or bool(gone) or any(f.chunks is not None for f in keep)
@@ -303,6 +316,7 @@ async def _lexical_phase(
         measured.bytes_done += sum(f.size for f in batch)
         measured.chunks_written = chunks_written
         measured.parse_seconds = time.monotonic() - measured.parse_started
+        measured.parse_cpu_seconds = time.process_time() - measured.parse_cpu_started
         run.update(files_done=done, chunks_total=chunks_written, message=f"parsed {done}/{total} files")
         await _store.set_root(pool, root_id, files_done=done)
     return changed
@@ -323,15 +337,14 @@ async def _dense_phase(
 ) -> None:
     """Fill missing vectors batch by batch (through the embedding cache); search works meanwhile."""
     pending = await _store.count_pending(pool, [row.id])
-    if pending == 0 and row.embedding_model is not None:
+    if pending == 0 and row.embedding_model is not None and not await _store.names_pending(pool, row.id):
         run.update(chunks_embedded=run.progress.chunks_total)
         return
-    from singularity_mcp.embedding import embed_cached
-
-    loading = time.monotonic()
+    loading, loading_cpu = time.monotonic(), time.process_time()
     embedder = await embedder_factory()
     if time.monotonic() - loading > 0.2:  # loaded now, not already in memory
         run.measured.model_load_s = time.monotonic() - loading
+        run.measured.model_load_cpu_s = time.process_time() - loading_cpu
     counting = _CountingEmbedder(embedder)
     if row.embedding_model != embedder.model_id:
         if row.embedding_model is not None:
@@ -343,21 +356,47 @@ async def _dense_phase(
     measured = run.measured
     measured.embed_bytes_total = await _store.pending_text_bytes(pool, row.id, EMBED_BYTES_CAP)
     measured.embed_started = time.monotonic()
+    measured.embed_cpu_started = time.process_time()
     run.update(chunks_embedded=embedded, message=f"embedding {pending} chunks")
     while True:
         rows = await _store.pending_chunks(pool, row.id, EMBED_BATCH)
         if not rows:
             break
-        texts = [embedding_text(rel, symbol, content) for _, rel, symbol, content in rows]
-        vectors = await embed_cached(pool, counting, texts)
-        await _store.store_vectors(pool, [r[0] for r in rows], vectors)
-        embedded += len(rows)
-        run.vectors_filled += len(rows)
-        measured.embed_bytes_done += sum(min(len(content.encode()), EMBED_BYTES_CAP) for *_, content in rows)
+        vectors, names = await embed_rows(pool, counting, embedder, rows)
+        await _store.store_vectors(pool, [r[0] for r in rows], vectors, names)
+        bodies = [content for *_, content in rows if content is not None]
+        embedded += len(bodies)
+        run.vectors_filled += len(bodies)
+        measured.embed_bytes_done += sum(min(len(content.encode()), EMBED_BYTES_CAP) for content in bodies)
         measured.embedded = run.vectors_filled
         measured.embedded_by_model = counting.embedded
         measured.embed_seconds = time.monotonic() - measured.embed_started
+        measured.embed_cpu_seconds = time.process_time() - measured.embed_cpu_started
         run.update(chunks_embedded=min(embedded, total), message=f"embedded {embedded}/{total} chunks")
+
+
+async def embed_rows(
+    pool: AsyncConnectionPool,
+    embedder: TextEmbedder,
+    name_embedder: TextEmbedder,
+    rows: Sequence[tuple[int, str, str | None, str, str | None]],
+) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Vectors for `_store.pending_chunks` rows (None where the code's vector is already stored) and
+    their name vectors (through `name_embedder`, so a counting `embedder` counts code texts only)."""
+    from singularity_mcp.embedding import embed_cached
+
+    todo = [
+        (i, embedding_text(rel, symbol, text)) for i, (_, rel, symbol, _, text) in enumerate(rows) if text
+    ]
+    vectors: list[np.ndarray | None] = [None] * len(rows)
+    if todo:
+        fresh = await embed_cached(pool, embedder, [t for _, t in todo])
+        for (i, _), vector in zip(todo, fresh, strict=True):
+            vectors[i] = vector
+    # Not through the embedding cache: names are short (about a sixth of the code's embedding time), only
+    # a changed chunk needs its name again, and caching them added 0.6 MB per 1,000 chunks to the database.
+    names = await name_embedder.embed([name_text(rel, symbol, kind) for _, rel, symbol, kind, _ in rows])
+    return vectors, names
 
 
 class _CountingEmbedder:

@@ -55,6 +55,11 @@ def whole_identifiers(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def words_of(identifier: str) -> str:
+    """An identifier (or a qualified name) as lower-case words: `Query.getNextPage` -> "query get next page"."""
+    return " ".join(part.lower() for part in _PARTS.findall(identifier))
+
+
 def lexical_text(text: str) -> str:
     """`text` as space-separated words for `to_tsvector('english', ...)`."""
     return " ".join(identifier_words(text))

@@ -1,10 +1,14 @@
 """How fast this machine parses and embeds: measured by every index run, kept for the next estimate, and
 turned into a live ETA while a run goes.
 
-The two phases have different costs, so they are measured apart: parsing (read, chunk, store) per MB of
-source, embedding per chunk (after the model is loaded; the load is its own figure). Until a machine has
-measured itself the defaults below hold; they were measured on a 2-core machine
-(benchmarks/indexing/README.md), so a faster machine starts pessimistic and corrects after one run.
+Wall seconds per chunk are not a property of a machine that others share: the same corpus took 49 s and
+191 s within one hour on a shared 2-core machine. CPU seconds per chunk nearly are, so a run keeps its
+CPU time (this process's, all threads) per MB parsed, per chunk embedded and per model load. Before a
+run with work starts it measures the CPU share it gets now (`_cpu.CpuNow`, half a second), and the
+estimate is CPU seconds divided by that share. The last `HISTORY` runs are kept and the estimate takes
+the median of each figure, so one odd run (the model built during it) does not swing the next estimate.
+Until a machine has measured itself the defaults below hold; they were measured on a 2-core machine
+(benchmarks/indexing/README.md).
 """
 
 from __future__ import annotations
@@ -12,34 +16,43 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from singularity_mcp.search._cpu import CpuNow
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_PARSE_S_PER_MB = 3.0
-DEFAULT_EMBED_S_PER_CHUNK = 0.05
-DEFAULT_BYTES_PER_CHUNK = 480.0
-DEFAULT_MODEL_LOAD_S = 1.5
+DEFAULT_PARSE_CPU_S_PER_MB = 1.3
+DEFAULT_EMBED_CPU_S_PER_CHUNK = 0.04
+DEFAULT_BYTES_PER_CHUNK = 450.0
+DEFAULT_MODEL_LOAD_CPU_S = 1.0
 # A run teaches the rates only from enough work to measure (tiny runs are dominated by fixed costs).
 MIN_PARSE_BYTES = 100_000
 MIN_EMBED_CHUNKS = 128
 MIN_CHUNKS_FOR_SIZE = 50
 EMBED_BYTES_CAP = 1024
 """The model reads at most 256 tokens (about 1 KB of code) of a chunk: longer ones cost the same."""
-LEARNING_WEIGHT = 0.5
-"""How much the newest measurement counts against what was known (an exponential moving average)."""
+DEFAULT_CORES = 2.0
+"""The cores an unmeasured run is assumed to get (no CPU probe: nothing to do, or a test)."""
+HISTORY = 5
+"""Runs kept; each figure of the estimate is the median of theirs."""
 
 
 @dataclass(frozen=True)
 class IndexRates:
-    parse_s_per_mb: float = DEFAULT_PARSE_S_PER_MB
-    embed_s_per_chunk: float = DEFAULT_EMBED_S_PER_CHUNK
+    """Wall-clock rates for a run starting now: what the pre-flight estimate and the live ETA use."""
+
+    parse_s_per_mb: float = DEFAULT_PARSE_CPU_S_PER_MB
+    embed_s_per_chunk: float = DEFAULT_EMBED_CPU_S_PER_CHUNK / DEFAULT_CORES
     bytes_per_chunk: float = DEFAULT_BYTES_PER_CHUNK
-    model_load_s: float = DEFAULT_MODEL_LOAD_S
+    model_load_s: float = DEFAULT_MODEL_LOAD_CPU_S
     measured_runs: int = 0
+    cpu: CpuNow | None = None
+    """The CPUs these rates were scaled to (None: not scaled)."""
 
     @property
     def measured(self) -> bool:
@@ -56,30 +69,78 @@ class IndexRates:
     def chunks_in(self, source_bytes: int) -> float:
         return source_bytes / self.bytes_per_chunk
 
-    def learn(self, sample: RunMeasurement) -> IndexRates:
-        """These rates moved toward what `sample` measured (each figure only when it measured enough)."""
-
-        def blend(old: float, new: float | None) -> float:
-            return old if new is None else (1 - LEARNING_WEIGHT) * old + LEARNING_WEIGHT * new
-
-        # The first measurement replaces the defaults outright: they describe another machine.
-        weight_first = self.measured_runs == 0
-        parse = sample.parse_s_per_mb()
-        embed = sample.embed_s_per_chunk()
-        size = sample.bytes_per_chunk()
-        load = sample.model_load_s
-        if parse is None and embed is None and size is None and load is None:
-            return self
-        pick = (lambda old, new: new if new is not None else old) if weight_first else blend
-        return replace(
-            self,
-            parse_s_per_mb=pick(self.parse_s_per_mb, parse),
-            embed_s_per_chunk=pick(self.embed_s_per_chunk, embed),
-            bytes_per_chunk=pick(self.bytes_per_chunk, size),
-            model_load_s=pick(self.model_load_s, load),
-            # Embedding is most of the time: the rates count as this machine's once it was measured.
-            measured_runs=self.measured_runs + (embed is not None),
+    def basis(self) -> str:
+        """The estimate's basis in words: whose rates, scaled to which load."""
+        runs = self.measured_runs
+        whose = (
+            f"this machine's rates (median of {runs} run{'s' if runs > 1 else ''})"
+            if runs
+            else "default rates of a 2-core machine (this machine's are measured from its first run)"
         )
+        if self.cpu is None:
+            return whose
+        cpu = self.cpu
+        plural = "s" if cpu.cores > 1 else ""
+        return (
+            f"{whose}, scaled to the CPU share measured now: {cpu.embed_share():.2f} of {cpu.cores} "
+            f"core{plural} (load average {cpu.load:g})"
+        )
+
+
+@dataclass(frozen=True)
+class RateSample:
+    """One run's figures in CPU seconds (None: the run did too little of that to measure it)."""
+
+    parse_cpu_s_per_mb: float | None = None
+    embed_cpu_s_per_chunk: float | None = None
+    bytes_per_chunk: float | None = None
+    model_load_cpu_s: float | None = None
+
+
+@dataclass(frozen=True)
+class MachineRates:
+    """What the last `HISTORY` runs on this machine measured."""
+
+    samples: tuple[RateSample, ...] = field(default=())
+
+    @property
+    def measured_runs(self) -> int:
+        """Runs that measured embedding, most of a run's time."""
+        return sum(s.embed_cpu_s_per_chunk is not None for s in self.samples)
+
+    def median(self, name: str, default: float) -> float:
+        values = [v for s in self.samples if (v := getattr(s, name)) is not None]
+        return statistics.median(values) if values else default
+
+    def at(self, cpu: CpuNow | None) -> IndexRates:
+        """Wall-clock rates for a run that gets the CPU share `cpu` measured (None: not measured, an idle
+        machine with `DEFAULT_CORES` cores assumed)."""
+        serial, embed = _shares(cpu)
+        return IndexRates(
+            parse_s_per_mb=self.median("parse_cpu_s_per_mb", DEFAULT_PARSE_CPU_S_PER_MB) / serial,
+            embed_s_per_chunk=self.median("embed_cpu_s_per_chunk", DEFAULT_EMBED_CPU_S_PER_CHUNK) / embed,
+            bytes_per_chunk=self.median("bytes_per_chunk", DEFAULT_BYTES_PER_CHUNK),
+            model_load_s=self.median("model_load_cpu_s", DEFAULT_MODEL_LOAD_CPU_S) / serial,
+            measured_runs=self.measured_runs,
+            cpu=cpu,
+        )
+
+    def learn(self, run: RunMeasurement) -> MachineRates:
+        """These rates with what `run` measured added (unchanged when it measured nothing)."""
+        sample = RateSample(
+            parse_cpu_s_per_mb=run.parse_cpu_s_per_mb(),
+            embed_cpu_s_per_chunk=run.embed_cpu_s_per_chunk(),
+            bytes_per_chunk=run.bytes_per_chunk(),
+            model_load_cpu_s=run.model_load_cpu_s,
+        )
+        if sample == RateSample():
+            return self
+        return MachineRates(samples=(*self.samples, sample)[-HISTORY:])
+
+
+def _shares(cpu: CpuNow | None) -> tuple[float, float]:
+    """(one thread's share, the embedder's share) of the CPUs."""
+    return (1.0, DEFAULT_CORES) if cpu is None else (cpu.serial_share(), cpu.embed_share())
 
 
 @dataclass
@@ -94,11 +155,19 @@ class RunMeasurement:
     """Bytes of the files that were actually (re)chunked: the basis of bytes per chunk."""
     parse_started: float | None = None
     parse_seconds: float = 0.0
+    parse_cpu_started: float | None = None
+    parse_cpu_seconds: float = 0.0
+    """CPU time of this process (all its threads) while parsing."""
     embed_started: float | None = None
     """When embedding began, after the model was loaded."""
     embed_seconds: float = 0.0
+    embed_cpu_started: float | None = None
+    embed_cpu_seconds: float = 0.0
+    """CPU time of this process (all its threads) while embedding, after the model was loaded."""
     embedded: int = 0
     model_load_s: float | None = None
+    """Seconds of loading the model (None: it was in memory already)."""
+    model_load_cpu_s: float | None = None
     embedded_by_model: int = 0
     """Chunks the model embedded (not found in the embedding cache): the basis of the embedding rate."""
     pending_before: int = 0
@@ -107,17 +176,17 @@ class RunMeasurement:
     """Text the dense phase has to embed (each chunk up to `EMBED_BYTES_CAP`), counted when it starts."""
     embed_bytes_done: int = 0
 
-    def parse_s_per_mb(self) -> float | None:
-        if self.bytes_done < MIN_PARSE_BYTES or self.parse_seconds <= 0:
+    def parse_cpu_s_per_mb(self) -> float | None:
+        if self.bytes_done < MIN_PARSE_BYTES or self.parse_cpu_seconds <= 0:
             return None
-        return self.parse_seconds / (self.bytes_done / 1e6)
+        return self.parse_cpu_seconds / (self.bytes_done / 1e6)
 
-    def embed_s_per_chunk(self) -> float | None:
-        """Dense-phase seconds per chunk the model had to embed; None when cache hits dominated."""
+    def embed_cpu_s_per_chunk(self) -> float | None:
+        """Dense-phase CPU seconds per chunk the model had to embed; None when cache hits dominated."""
         misses = self.embedded_by_model
-        if misses < MIN_EMBED_CHUNKS or misses < self.embedded / 2 or self.embed_seconds <= 0:
+        if misses < MIN_EMBED_CHUNKS or misses < self.embedded / 2 or self.embed_cpu_seconds <= 0:
             return None
-        return self.embed_seconds / misses
+        return self.embed_cpu_seconds / misses
 
     def bytes_per_chunk(self) -> float | None:
         if self.chunks_written < MIN_CHUNKS_FOR_SIZE:
@@ -162,28 +231,36 @@ def live_eta(
     return round(remaining_bytes * parse_rate + rates.embed_seconds(chunks), 1)
 
 
-def load_rates(path: Path | None) -> IndexRates:
-    """The rates this machine measured before (the defaults when none, or when the file is unreadable)."""
+def load_rates(path: Path | None) -> MachineRates:
+    """The rates this machine measured before (none when there is no file, or it is unreadable)."""
     if path is None or not path.is_file():
-        return IndexRates()
+        return MachineRates()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        # Names come from the file: the constructor rejects unknown ones (TypeError, below).
-        floats: dict[str, Any] = {k: float(v) for k, v in data.items() if k != "measured_runs"}
-        rates = IndexRates(**floats)
-        return replace(rates, measured_runs=int(data.get("measured_runs", 0)))
-    except (OSError, ValueError, TypeError) as exc:
+        if not isinstance(data, dict) or "samples" not in data:
+            logger.info("index rates in %s are from an older version: measuring again", path)
+            return MachineRates()
+        names = {f.name for f in fields(RateSample)}
+        samples = []
+        for item in data["samples"][-HISTORY:]:
+            figures: dict[str, Any] = {
+                k: None if v is None else float(v) for k, v in item.items() if k in names
+            }
+            samples.append(RateSample(**figures))
+        return MachineRates(samples=tuple(samples))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
         logger.warning("ignoring unreadable index rates in %s (%s)", path, exc)
-        return IndexRates()
+        return MachineRates()
 
 
-def save_rates(path: Path | None, rates: IndexRates) -> None:
+def save_rates(path: Path | None, rates: MachineRates) -> None:
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(asdict(rates), indent=2) + "\n", encoding="utf-8")
+        text = json.dumps({"samples": [asdict(s) for s in rates.samples]}, indent=2) + "\n"
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError as exc:  # an estimate is not worth failing a run over
         logger.warning("could not save index rates to %s (%s)", path, exc)

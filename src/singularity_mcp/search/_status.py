@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import NotIndexed
 from singularity_mcp.paths import AllowedRoots
+from singularity_mcp.search import _vectors
 from singularity_mcp.search._indexer import CodeIndexer
 from singularity_mcp.search.models import IndexProgress, IndexStatus, RootStatus
 
@@ -103,9 +104,11 @@ async def remove_root(pool: AsyncConnectionPool, path: Path) -> int:
         )
         (files,) = await one_row(cur)
         cur = await conn.execute("DELETE FROM code_roots WHERE path = %s RETURNING id", (str(path),))
-        if await cur.fetchone() is None:
+        removed = await cur.fetchone()
+        if removed is None:
             raise NotIndexed(
                 f"{path} is not indexed; index_status lists the indexed folders",
                 cli=f"{path} is not indexed, so there is nothing to remove",
             )
+    _vectors.forget(pool, {removed[0]})
     return files

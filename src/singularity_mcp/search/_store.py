@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,11 +92,28 @@ async def set_root(pool: AsyncConnectionPool, root_id: int, **fields: Any) -> No
         )
 
 
+async def _bump(conn: AsyncConnection, root_ids: Sequence[int]) -> None:
+    """Move the roots' generation (sql/0010): in-memory copies of their vectors reload on the next search.
+    Always a transaction's last statement, so the root row is never locked while chunk rows are."""
+    await conn.execute(
+        "UPDATE code_roots SET generation = generation + 1 WHERE id = ANY(%s)", (sorted(set(root_ids)),)
+    )
+
+
+@asynccontextmanager
+async def writing(pool: AsyncConnectionPool, *root_ids: int) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes chunks of `root_ids` (`write_files`, `delete_files`); it moves their
+    generation last, before it commits."""
+    async with pool.connection() as conn, conn.transaction():
+        yield conn
+        await _bump(conn, root_ids)
+
+
 _WRITE_LOCK = 0x53_49_44_58  # advisory lock class: one writer of a root's files at a time
 
 
 async def write_files(conn: AsyncConnection, root_id: int, files: Sequence[PreparedFile]) -> int:
-    """Replace the rows of `files` (call inside a transaction); return the chunks written.
+    """Replace the rows of `files` (inside `writing(pool, root_id)`); return the chunks written.
 
     Writers of one root take turns (a transaction-level advisory lock): an index run and a search that
     re-reads a changed file may write the same file at once, and two delete-then-insert transactions
@@ -163,15 +181,26 @@ async def refresh_root_stats(pool: AsyncConnectionPool, root_id: int) -> int:
 
 async def pending_chunks(
     pool: AsyncConnectionPool, root_id: int, limit: int
-) -> list[tuple[int, str, str | None, str]]:
-    """Chunks still without a vector: (id, rel_path, symbol, text to embed)."""
+) -> list[tuple[int, str, str | None, str, str | None]]:
+    """Chunks still without a vector or a name vector: (id, rel_path, symbol, kind, text to embed, or
+    None when only the name vector is missing: a chunk indexed before names had vectors)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, rel_path, symbol, coalesce(embed_text, content) FROM code_chunks "
-            "WHERE root_id = %s AND embedding IS NULL ORDER BY id LIMIT %s",
+            "SELECT id, rel_path, symbol, kind, "
+            "       CASE WHEN embedding IS NULL THEN coalesce(embed_text, content) END FROM code_chunks "
+            "WHERE root_id = %s AND (embedding IS NULL OR name_embedding IS NULL) ORDER BY id LIMIT %s",
             (root_id, limit),
         )
         return await cur.fetchall()
+
+
+async def names_pending(pool: AsyncConnectionPool, root_id: int) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM code_chunks WHERE root_id = %s AND name_embedding IS NULL)",
+            (root_id,),
+        )
+        return bool((await one_row(cur))[0])
 
 
 async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) -> int:
@@ -185,11 +214,19 @@ async def pending_text_bytes(pool: AsyncConnectionPool, root_id: int, cap: int) 
         return int((await one_row(cur))[0])
 
 
-async def store_vectors(pool: AsyncConnectionPool, ids: Sequence[int], vectors: np.ndarray) -> None:
+async def store_vectors(
+    pool: AsyncConnectionPool, ids: Sequence[int], vectors: Sequence[np.ndarray | None], names: np.ndarray
+) -> None:
+    """Store the chunks' vectors (None: keep the one stored) and name vectors."""
     async with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         await cur.executemany(
-            "UPDATE code_chunks SET embedding = %s WHERE id = %s",
-            [(vectors[i], chunk_id) for i, chunk_id in enumerate(ids)],
+            "UPDATE code_chunks SET embedding = coalesce(%s, embedding), name_embedding = %s WHERE id = %s",
+            [(vectors[i], names[i], chunk_id) for i, chunk_id in enumerate(ids)],
+        )
+        await cur.execute(
+            "UPDATE code_roots SET generation = generation + 1 WHERE id IN "
+            "(SELECT DISTINCT root_id FROM code_chunks WHERE id = ANY(%s))",
+            (list(ids),),
         )
 
 
@@ -205,5 +242,10 @@ async def count_pending(pool: AsyncConnectionPool, root_ids: Sequence[int]) -> i
 async def reset_vectors(pool: AsyncConnectionPool, root_id: int, model_id: str) -> None:
     """The embedding model changed: drop the old vectors so the dense phase refills them."""
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute("UPDATE code_chunks SET embedding = NULL WHERE root_id = %s", (root_id,))
-        await conn.execute("UPDATE code_roots SET embedding_model = %s WHERE id = %s", (model_id, root_id))
+        await conn.execute(
+            "UPDATE code_chunks SET embedding = NULL, name_embedding = NULL WHERE root_id = %s", (root_id,)
+        )
+        await conn.execute(
+            "UPDATE code_roots SET embedding_model = %s, generation = generation + 1 WHERE id = %s",
+            (model_id, root_id),
+        )

@@ -43,7 +43,9 @@ class PreflightSummary(BaseModel):
         0.0, description="Includes loading the model and vectors left unfilled by an interrupted run."
     )
     estimate_basis: str = Field(
-        "", description="Whether the rates were measured on this machine or are defaults."
+        "",
+        description="Whether the rates were measured on this machine or are defaults, and the CPU share "
+        "measured before the run that they were scaled to.",
     )
 
 
