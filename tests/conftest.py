@@ -1,15 +1,22 @@
-"""Shared fixtures: a real embedded PostgreSQL, a Core on it, and the real server over stdio.
+"""Shared fixtures: a real embedded PostgreSQL, a Core on it, the real server (in memory or over stdio),
+and the real command line run in this process.
 
-Expensive things are session-scoped: one embedded PostgreSQL serves the whole run (the spawned MCP servers
-join it through the same data directory, as several real processes would).
+Expensive things are session-scoped: one embedded PostgreSQL serves the whole run (in-process servers and
+commands, and the spawned processes that test a transport or a signal, join it through the same data
+directory, as several real processes would).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,21 +129,22 @@ def settings_as_spawned(settings: Settings, env: dict[str, str] | None = None) -
 
 @asynccontextmanager
 async def mcp_client(
-    settings: Settings, *, env: dict[str, str] | None = None, **session_kwargs: Any
+    settings: Settings, *, env: dict[str, str] | None = None, mode: str = "legacy", **session_kwargs: Any
 ) -> AsyncIterator[ClientSession]:
     """An initialized `ClientSession` on the real server, connected in-process (the SDK's memory transport).
 
     The server is built from the settings a spawned server would load from `server_env(settings, **env)`,
     and runs its own `Core` in this process on the same data directory. `session_kwargs` go to the
-    client (e.g. `sampling_callback=...`, `message_handler=...`). Tests of the stdio or HTTP transport
-    itself use `spawned_client` or spawn the process.
+    client (e.g. `sampling_callback=...`, `message_handler=...`); `mode` is the SDK client's protocol
+    negotiation ("legacy": the initialize handshake; "auto": 2026-07-28 `server/discover` first). Tests
+    of the stdio or HTTP transport itself use `spawned_client` or spawn the process.
     """
     from mcp import Client
 
     from singularity_mcp.server import build_server
 
     server = build_server(settings_as_spawned(settings, env))
-    async with Client(server, mode="legacy", **session_kwargs) as client:
+    async with Client(server, mode=mode, **session_kwargs) as client:
         yield client.session
 
 
@@ -166,3 +174,76 @@ async def mcp(settings: Settings, database: Database) -> AsyncIterator[ClientSes
     """One spawned server for the whole run, sharing the session's embedded PostgreSQL."""
     async with mcp_client(settings) as session:
         yield session
+
+
+@dataclass
+class CliResult:
+    """What a finished `singularity-mcp` command left: the fields of a `subprocess.CompletedProcess`."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(env: dict[str, str], *args: str, cwd: Path = REPO_ROOT) -> CliResult:
+    """Run `singularity-mcp ARGS` in this process, as a spawned one would with environment `env` in `cwd`.
+
+    The real `main()` on its own thread (so it gets its own event loop, as a process would, whatever loop
+    the calling test runs), with `os.environ` replaced by `env`, stdout and stderr captured, and the
+    logging configuration it installs undone afterwards. An exception `main` does not handle propagates
+    (a spawned process would print a traceback and exit 1). Tests of what only a process has (signals,
+    exit under SIGKILL, the interpreter's start) spawn one instead.
+    """
+    from singularity_mcp.cli import main
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["code"] = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors and --version
+            outcome["code"] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        _process_state_restored(env, cwd),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        thread = threading.Thread(target=target, name=f"cli {' '.join(args)[:40]}")
+        thread.start()
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return CliResult(list(args), outcome["code"], stdout.getvalue(), stderr.getvalue())
+
+
+@contextlib.contextmanager
+def _process_state_restored(env: dict[str, str], cwd: Path) -> Any:
+    """`os.environ` set to `env` and the working directory to `cwd` for the block; both, the root logger's
+    handlers and level, and every logger's level restored after it (`configure_logging` changes them)."""
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_levels = {
+        name: logger.level
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(saved_levels.get(name, logging.NOTSET))

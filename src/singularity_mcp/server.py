@@ -15,8 +15,7 @@ from singularity_mcp import __version__
 from singularity_mcp._asgi import read_body, replay, send_json
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.tools import agent, analysis, knowledge, packages, planning, search, symbols
-from singularity_mcp.tools._common import ToolServer
+from singularity_mcp.tools import ToolServer, agent, analysis, knowledge, packages, planning, search, symbols
 
 if TYPE_CHECKING:
     import uvicorn
@@ -179,7 +178,7 @@ def http_app(server: MCPServer, settings: Settings):
 async def serve_stdio(server: MCPServer) -> None:
     """Serve one client over stdin/stdout until end of input (or until cancelled)."""
     from singularity_mcp._stdio import stdio_transport
-    from singularity_mcp.tools._sdk_seams import lowlevel
+    from singularity_mcp.tools import lowlevel
 
     inner = lowlevel(server)
     async with stdio_transport() as (read_stream, write_stream):

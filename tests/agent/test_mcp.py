@@ -1,4 +1,5 @@
-"""ask_agent and stats://router through the real MCP client, against a spawned server over stdio.
+"""ask_agent and stats://router through the real MCP client, connected in memory (handshake-era and
+2026-07-28 connections).
 
 The LLM tier talks to a fake Messages API on 127.0.0.1 (ANTHROPIC_BASE_URL), the only thing faked;
 sampling goes to the test client's `sampling_callback`.
@@ -7,14 +8,10 @@ sampling goes to the test client's `sampling_callback`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import (
     CallToolResult,
     CreateMessageRequestParams,
@@ -27,7 +24,7 @@ from mcp_types import (
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from tests.agent.fake_anthropic import FakeAnthropic, serve_fake
-from tests.conftest import REPO_ROOT, mcp_client, server_env
+from tests.conftest import mcp_client, run_cli, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -151,17 +148,11 @@ async def test_sampling_refused_by_the_client_is_a_none_answer(
 
 def test_cli_ask_and_stats(settings: Settings, agent_env: dict[str, str], imported) -> None:
     env = server_env(settings, **agent_env)
-    ask = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "ask", "--json", "--no-llm", "Is a float OK for prices?"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    ask = run_cli(env, "ask", "--json", "--no-llm", "Is a float OK for prices?")
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
     assert answer["source"] == "rule" and answer["answer_id"]
-    stats = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "stats", "--json"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    stats = run_cli(env, "stats", "--json")
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["total"] >= 1
 
@@ -169,38 +160,31 @@ def test_cli_ask_and_stats(settings: Settings, agent_env: dict[str, str], import
 async def test_sampling_on_a_2026_07_28_connection_rides_input_required(
     settings: Settings, agent_env: dict[str, str], imported
 ) -> None:
-    params = StdioServerParameters(
-        command=sys.executable, args=["-m", "singularity_mcp", "serve"], env=server_env(settings, **agent_env),
-        cwd=str(REPO_ROOT),
-    )  # fmt: skip
-
     async def sampling_callback(context: Any, params: CreateMessageRequestParams) -> CreateMessageResult:
         raise AssertionError("on 2026-07-28 sampling must ride InputRequiredResult, not a server request")
 
-    with open(os.devnull, "w") as devnull:  # noqa: ASYNC230
-        async with (
-            stdio_client(params, errlog=devnull) as (read, write),
-            ClientSession(read, write, sampling_callback=sampling_callback) as session,
-        ):
-            discovered = await session.discover()
-            assert session.protocol_version == "2026-07-28", discovered
-            arguments = {"prompt": "How do I pin a transitive dependency with uv?"}
-            first = await session.call_tool("ask_agent", arguments, allow_input_required=True)
-            assert isinstance(first, InputRequiredResult), first
-            ((key, request),) = first.input_requests.items()
-            assert request.method == "sampling/createMessage"
-            assert "pin a transitive dependency" in request.params.messages[0].content.text
-            reply = CreateMessageResult(
-                role="assistant", content=TextContent(type="text", text="Add it to [tool.uv] constraint-dependencies."),
-                model="client-llm-2", stop_reason="endTurn",
-            )  # fmt: skip
-            final = await session.call_tool(
-                "ask_agent", arguments, input_responses={key: reply}, request_state=first.request_state,
-                allow_input_required=True,
-            )  # fmt: skip
-            assert isinstance(final, CallToolResult) and not final.is_error, final
-            assert final.structured_content["source"] == "sampling"
-            assert final.structured_content["model"] == "client-llm-2"
+    async with mcp_client(
+        settings, env=agent_env, mode="auto", sampling_callback=sampling_callback
+    ) as session:
+        discovered = await session.discover()
+        assert session.protocol_version == "2026-07-28", discovered
+        arguments = {"prompt": "How do I pin a transitive dependency with uv?"}
+        first = await session.call_tool("ask_agent", arguments, allow_input_required=True)
+        assert isinstance(first, InputRequiredResult), first
+        ((key, request),) = first.input_requests.items()
+        assert request.method == "sampling/createMessage"
+        assert "pin a transitive dependency" in request.params.messages[0].content.text
+        reply = CreateMessageResult(
+            role="assistant", content=TextContent(type="text", text="Add it to [tool.uv] constraint-dependencies."),
+            model="client-llm-2", stop_reason="endTurn",
+        )  # fmt: skip
+        final = await session.call_tool(
+            "ask_agent", arguments, input_responses={key: reply}, request_state=first.request_state,
+            allow_input_required=True,
+        )  # fmt: skip
+        assert isinstance(final, CallToolResult) and not final.is_error, final
+        assert final.structured_content["source"] == "sampling"
+        assert final.structured_content["model"] == "client-llm-2"
 
 
 async def test_record_feedback_evicts_and_learns_through_mcp(

@@ -1,10 +1,9 @@
-"""`analyze_code` through the real MCP client over stdio, and `singularity-mcp analyze` on the command line."""
+"""`analyze_code` through the real MCP client (in memory), and `singularity-mcp analyze` on the command line
+(run in this process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from mcp.client.session import ClientSession
 from singularity_mcp.analysis._folder import INLINE_BELOW
 from singularity_mcp.config import Settings
 from tests.analysis.test_folder import BRANCHY, make_tree
-from tests.conftest import REPO_ROOT, make_settings, mcp_client, server_env
+from tests.conftest import make_settings, mcp_client, run_cli, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -108,16 +107,11 @@ def test_cli_json_and_table(tmp_path: Path, settings: Settings) -> None:
     path = tmp_path / "core.py"
     path.write_text(BRANCHY)
     env = server_env(settings)
-    command = [sys.executable, "-m", "singularity_mcp", "analyze"]
-    done = subprocess.run(
-        [*command, str(path), "--json"], capture_output=True, text=True, env=env, cwd=REPO_ROOT
-    )
+    done = run_cli(env, "analyze", str(path), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["definitions"][0]["cyclomatic_complexity"] == 41
-    done = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    done = run_cli(env, "analyze", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "branchy" in done.stdout
-    done = subprocess.run(
-        [*command, str(tmp_path / "nope.py")], capture_output=True, text=True, env=env, cwd=REPO_ROOT
-    )
+    done = run_cli(env, "analyze", str(tmp_path / "nope.py"))
     assert done.returncode == 1 and "does not exist" in done.stderr

@@ -1,17 +1,16 @@
-"""`singularity-mcp model build|status|embed` as a user runs them (a real subprocess)."""
+"""`singularity-mcp model build|status|embed` as a user runs them (run in this process)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 from singularity_mcp.config import Settings
 from singularity_mcp.embedding import Embedder
+from tests.conftest import CliResult, run_cli
 
 
-def _cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def _cli(settings: Settings, *args: str, **extra: str) -> CliResult:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SINGULARITY_")}
     env |= {
         "SINGULARITY_DATA_DIR": str(settings.data_dir),
@@ -20,9 +19,7 @@ def _cli(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedPr
     if settings.model_weights:
         env["SINGULARITY_MODEL_WEIGHTS"] = str(settings.model_weights)
     env |= extra
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", *args], env=env, capture_output=True, text=True, timeout=300
-    )
+    return run_cli(env, *args)
 
 
 def test_status_and_build(settings: Settings, embedder: Embedder) -> None:

@@ -1,4 +1,4 @@
-"""`doctor` and friends as a user runs them."""
+"""`doctor` and friends as a user runs them: in this process, and once through the real entry point."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import subprocess
 import sys
 
 from singularity_mcp.config import Settings
-from tests.conftest import REPO_ROOT, server_env
+from tests.conftest import REPO_ROOT, CliResult, run_cli, server_env
 
 
-def _cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess:
+def _cli(settings: Settings, *args: str, **env: str) -> CliResult:
+    return run_cli(server_env(settings, **env), *args)
+
+
+def _spawned_cli(settings: Settings, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python -m singularity_mcp ARGS` in a process of its own: the entry point and its exit status."""
     return subprocess.run(
         [sys.executable, "-m", "singularity_mcp", *args],
         env=server_env(settings, **env),
@@ -40,7 +45,7 @@ def test_doctor_broken_database_url_exits_nonzero(settings: Settings) -> None:
 
 
 def test_bad_setting_fails_at_start_naming_the_variable(settings: Settings) -> None:
-    result = _cli(settings, "doctor", SINGULARITY_LOG_LEVEL="LOUD")
+    result = _spawned_cli(settings, "doctor", SINGULARITY_LOG_LEVEL="LOUD")
     assert result.returncode == 2
     assert "SINGULARITY_LOG_LEVEL" in result.stderr
 

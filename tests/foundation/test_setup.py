@@ -1,12 +1,12 @@
-"""`singularity-mcp setup CLIENT` with a fake HOME: the entry it writes, merging, backups, refusals — and
-that the written entry starts a working server with no PATH to lean on."""
+"""`singularity-mcp setup CLIENT` with a fake HOME (run in this process): the entry it writes, merging,
+backups, refusals — and that the written entry starts a working server (a spawned process) with no PATH to
+lean on."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,22 +15,15 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from singularity_mcp.client_setup import config_path
-from tests.conftest import REPO_ROOT
+from tests.conftest import CliResult, run_cli
 
 
-def _setup(home: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+def _setup(home: Path, *args: str, path: str | None = None) -> CliResult:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SINGULARITY_", "XDG_", "APPDATA"))}
     env["HOME"] = str(home)
     if path is not None:
         env["PATH"] = path
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "setup", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(env, "setup", *args)
 
 
 def _script() -> Path:

@@ -1,32 +1,22 @@
-"""`singularity-mcp kb ...` as a user runs it."""
+"""`singularity-mcp kb ...` as a user runs it (run in this process)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import anyio
 import pytest
 
 from singularity_mcp.config import Settings
-from singularity_mcp.db import Database
 from singularity_mcp.knowledge import load_artifact_files
-from tests.conftest import REPO_ROOT, server_env, test_model_dir
-from tests.knowledge.conftest import fresh_database_url, isolated_settings
+from tests.conftest import CliResult, run_cli, server_env, test_model_dir
+from tests.knowledge.conftest import isolated_settings
 
 
-def _kb(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "kb", *args],
-        env=server_env(settings, SINGULARITY_MODEL_DIR=str(test_model_dir())),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def _kb(settings: Settings, *args: str) -> CliResult:
+    return run_cli(server_env(settings, SINGULARITY_MODEL_DIR=str(test_model_dir())), "kb", *args)
 
 
 def test_validate_shipped_and_broken(settings: Settings, kb_copy: Path) -> None:
@@ -46,11 +36,11 @@ def test_validate_shipped_and_broken(settings: Settings, kb_copy: Path) -> None:
 
 @pytest.mark.anyio
 async def test_import_twice_then_export(
-    settings: Settings, database: Database, kb_copy: Path, tmp_path: Path
+    settings: Settings, kb_database: str, kb_copy: Path, tmp_path: Path
 ) -> None:
     if not any(test_model_dir().rglob("model-fp32.onnx")):
         pytest.skip("embedding model not built (run the embedding tests once)")
-    isolated = isolated_settings(settings, await fresh_database_url(database))
+    isolated = isolated_settings(settings, kb_database)
     shutil.rmtree(kb_copy / "framework_pattern")  # a smaller import keeps the test quick
 
     first = await anyio.to_thread.run_sync(lambda: _kb(isolated, "import", str(kb_copy), "--json"))

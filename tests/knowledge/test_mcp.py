@@ -54,7 +54,7 @@ async def _wait_for_count(url: str, expected: int) -> None:
 
 @pytest.fixture(scope="module")
 async def kb_server(
-    settings: Settings, database: Database, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings, database: Database, kb_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[KnowledgeServer]:
     """A spawned server on a fresh database that imports (and watches) a copy of the knowledge base.
 
@@ -64,7 +64,7 @@ async def kb_server(
         pytest.skip("embedding model not built (run the embedding tests once)")
     kb_copy = tmp_path_factory.mktemp("kb") / "knowledge_base"
     shutil.copytree(default_folder(), kb_copy, ignore=shutil.ignore_patterns("learned"))
-    url = await fresh_database_url(database)
+    url = await fresh_database_url(database, kb_template)
     env = {"SINGULARITY_MODEL_DIR": str(test_model_dir()), "SINGULARITY_KNOWLEDGE_DIR": str(kb_copy)}
     holder: dict[str, KnowledgeServer] = {}
 

@@ -37,6 +37,37 @@ async def test_pypi_package_facts(recorded: Recorded) -> None:
     await client.aclose()
 
 
+def _not_found(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(404, json={"errors": [{"detail": "Not Found"}]})
+
+
+def _unknown_everywhere(ecosystem: str) -> PyPIClient | NpmClient | CratesClient | HexClient:
+    transport = httpx2.MockTransport(_not_found)
+    if ecosystem == "npm":
+        return NpmClient(URLS["npm_url"], URLS["npm_downloads_url"], transport=transport)
+    kind = {"pypi": PyPIClient, "crates": CratesClient, "hex": HexClient}[ecosystem]
+    return kind(URLS[f"{ecosystem}_url"], transport=transport)
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "message"),
+    [
+        ("pypi", "PyPI has no package named"),
+        ("npm", "npm has no package named"),
+        ("crates", "crates.io has no crate named"),
+        ("hex", "Hex has no package named"),
+    ],
+)
+async def test_every_registry_names_an_unknown_package_and_has_no_unknown_release(
+    ecosystem: str, message: str
+) -> None:
+    client = _unknown_everywhere(ecosystem)
+    with pytest.raises(NotFound, match=f"^{message} 'no-such-pkg'$"):
+        await client.package("no-such-pkg")
+    assert await client.release("no-such-pkg", "1.0.0") is None
+    await client.aclose()
+
+
 async def test_npm_package_facts_downloads_release_and_search(recorded: Recorded) -> None:
     client = NpmClient(URLS["npm_url"], URLS["npm_downloads_url"], transport=recorded.transport())
     facts = await client.package("express")

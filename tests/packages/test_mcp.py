@@ -1,12 +1,11 @@
 """package_lookup through the real MCP client: a spawned server whose registry URLs point at the recorded
-responses, served from 127.0.0.1 (the only fake is the far side of the HTTP connection). Also the CLI."""
+responses, served from 127.0.0.1 (the only fake is the far side of the HTTP connection). Also the CLI (run in
+this process)."""
 
 from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,7 +15,7 @@ from mcp.client.session import ClientSession
 
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
-from tests.conftest import REPO_ROOT, mcp_client, server_env, test_model_dir
+from tests.conftest import CliResult, mcp_client, run_cli, server_env, test_model_dir
 from tests.packages._recorded import Recorded, serve_recorded, settings_env
 from tests.packages.conftest import FIXTURE_PROJECT
 
@@ -144,15 +143,8 @@ async def test_offline_server_serves_the_cache_as_stale(
         assert time.monotonic() - started < 20  # a clear error, never a hang
 
 
-def _cli(settings: Settings, base: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "package", *args],
-        env=server_env(settings, **settings_env(base)),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _cli(settings: Settings, base: str, *args: str) -> CliResult:
+    return run_cli(server_env(settings, **settings_env(base)), "package", *args)
 
 
 def test_cli_lookup_and_audit(settings: Settings, database: Database, registry: tuple[str, Recorded]) -> None:

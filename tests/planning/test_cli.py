@@ -1,10 +1,9 @@
-"""`singularity-mcp plan` as a user runs it: create, next, done, show, list, and a clear error."""
+"""`singularity-mcp plan` as a user runs it (in this process): create, next, done, show, list, and a clear
+error."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from functools import partial
 
 import anyio
@@ -12,26 +11,19 @@ import pytest
 
 from singularity_mcp.config import Settings
 from singularity_mcp.db import Database
-from tests.conftest import REPO_ROOT, server_env
+from tests.conftest import CliResult, run_cli, server_env
 
 pytestmark = pytest.mark.anyio
 
 
-def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "plan", *args],
-        env=server_env(settings),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _run(settings: Settings, *args: str) -> CliResult:
+    return run_cli(server_env(settings), "plan", *args)
 
 
 async def test_plan_commands(settings: Settings, database: Database) -> None:
     """The session's database is up, so each command joins it instead of starting its own."""
 
-    async def _plan(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    async def _plan(settings: Settings, *args: str) -> CliResult:
         return await anyio.to_thread.run_sync(partial(_run, settings, *args))
 
     created = await _plan(settings, "Upgrade", "Django", "to", "5.1", "--json")
@@ -66,7 +58,7 @@ async def test_cli_speaks_cli(settings: Settings, database: Database) -> None:
     """Unknown verbs are errors, errors name commands (not MCP tools), prerequisites are enforced with a
     --force way out, `next` says "Next:" once, and criteria are not ticked before their task is done."""
 
-    async def _plan(*args: str) -> subprocess.CompletedProcess:
+    async def _plan(*args: str) -> CliResult:
         return await anyio.to_thread.run_sync(partial(_run, settings, *args))
 
     unknown = await _plan("update", "1", "2")

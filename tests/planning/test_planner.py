@@ -218,3 +218,28 @@ async def test_not_before_and_estimates_round_trip(database: Database) -> None:
         pool, view.plan_id, "1", not_before=datetime.now(UTC) - timedelta(minutes=1)
     )
     assert view.ready == ["1", "2"] and view.next is not None and view.next.id == "1"
+
+
+async def test_a_done_or_cancelled_task_takes_no_subtasks_until_reopened(database: Database) -> None:
+    """One rule, checked before a decomposer is asked and again when the subtasks are added."""
+    pool = database.pool
+    view = await planning.create_plan(
+        pool, "ship the exporter", decomposer=Decomposer(_templates), subtasks=[SubtaskSpec(title="Write it")]
+    )
+    plan_id = view.plan_id
+    await planning.update_task(pool, plan_id, "1", status="done")
+    for call in (
+        planning.decomposition_target(pool, plan_id, "1"),
+        planning.decompose_task(
+            pool, plan_id, "1", decomposer=Decomposer(_templates), subtasks=[SubtaskSpec(title="Part")]
+        ),
+    ):
+        with pytest.raises(InvalidInput, match="task 1 is done; reopen it") as refused:
+            await call
+        assert f"singularity-mcp plan reopen {plan_id} 1" in refused.value.for_cli()
+    await planning.update_task(pool, plan_id, "1", status="cancelled")
+    with pytest.raises(InvalidInput, match="task 1 is cancelled; reopen it"):
+        await planning.decomposition_target(pool, plan_id, "1")
+    await planning.update_task(pool, plan_id, "1", status="pending")
+    target = await planning.decomposition_target(pool, plan_id, "1")
+    assert target.goal.startswith("Write it")

@@ -1,26 +1,17 @@
-"""`singularity-mcp index` and `singularity-mcp search` on the command line."""
+"""`singularity-mcp index` and `singularity-mcp search` on the command line (run in this process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from singularity_mcp.config import Settings
-from tests.conftest import REPO_ROOT, server_env
+from tests.conftest import CliResult, run_cli, server_env
 from tests.search.conftest import write_repo
 
 
-def cli(settings: Settings, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", *args],
-        env=server_env(settings, **env),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def cli(settings: Settings, env: dict[str, str], *args: str) -> CliResult:
+    return run_cli(server_env(settings, **env), *args)
 
 
 def test_index_search_remove(settings: Settings, search_env: dict[str, str], tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from singularity_mcp.search._rates import (
     load_rates,
     save_rates,
 )
-from tests.conftest import REPO_ROOT, server_env
+from tests.conftest import REPO_ROOT, CliResult, run_cli, server_env
 
 
 def _run(cpu_per_chunk: float, *, chunks: int = 2000, parse_cpu: float = 1.0) -> RunMeasurement:
@@ -129,14 +129,7 @@ def test_index_run_reports_estimate_parts_and_eta(settings: Settings, tmp_path: 
     from tests.search.conftest import write_repo
 
     root = write_repo(tmp_path / "repo")
-    result = subprocess.run(
-        [sys.executable, "-m", "singularity_mcp", "index", str(root), "--json"],
-        env=server_env(settings),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli(server_env(settings), "index", str(root), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     preflight = data["preflight"]
@@ -183,11 +176,8 @@ async def test_cli_is_quiet_unless_verbose(settings: Settings, database: object)
     env = server_env(settings)
     del env["SINGULARITY_LOG_LEVEL"]
 
-    def plan_list(*flags: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "singularity_mcp", *flags, "plan", "list"],
-            env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+    def plan_list(*flags: str) -> CliResult:
+        return run_cli(env, *flags, "plan", "list")
 
     quiet = await anyio.to_thread.run_sync(plan_list)
     assert quiet.returncode == 0 and " INFO " not in quiet.stderr, quiet.stderr

@@ -98,7 +98,7 @@ async def test_kill_9_during_indexing_then_resume(
     client: ClientSession, settings: Settings, search_env: dict[str, str], database: Database, tmp_path: Path
 ) -> None:
     root = tmp_path / "big"
-    expected_chunks = make_big_repo(root, "killed", files=120)
+    expected_chunks = make_big_repo(root, "killed", files=120, functions=1)
     process = await anyio.open_process(
         [sys.executable, "-m", "singularity_mcp", "index", str(root), "--json"],
         env=server_env(settings, **search_env),

@@ -1,4 +1,4 @@
-"""`singularity-mcp symbols`, `refs` and `map` on the command line (a spawned process on the session's
+"""`singularity-mcp symbols`, `refs` and `map` on the command line (run in this process, on the session's
 embedded PostgreSQL)."""
 
 from __future__ import annotations

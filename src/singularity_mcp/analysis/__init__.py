@@ -2,7 +2,8 @@
 
 Entry points: `analyze_source` (a text), `analyze_source_isolated` (the same in a worker process, under a
 time budget: what a server calls), `analyze_path` (a file or a folder), `chunk_source` (for the search
-index), `detect_language`, `supported_languages`.
+index), `detect_language`, `supported_languages`. `analysis.syntax` holds the tree-sitter pieces other
+packages build on (the symbol index).
 """
 
 from __future__ import annotations

@@ -59,6 +59,14 @@ def _query(language: Language, parts: list[str], spec: LanguageSpec, what: str) 
 
 
 @functools.cache
+def node_kind_query(name: str, kinds: frozenset[str] | set[str], capture: str) -> Query | None:
+    """A query capturing every node of `kinds` (those the grammar of language `name` has) as `@capture`;
+    None when the grammar has none of them."""
+    language = compiled(name).language
+    source = _alternation(language, kinds, capture)
+    return Query(language, source) if source else None
+
+
 def compiled(name: str) -> CompiledLanguage:
     """The compiled queries for language `name` (a key of `BY_NAME`)."""
     spec = BY_NAME[name]

@@ -61,7 +61,7 @@ async def _index_once(indexer, root: Path, force: bool, as_json: bool) -> None:
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from singularity_mcp.search._indexer import format_seconds
+    from singularity_mcp.search import format_seconds
 
     run, new = indexer.begin(root, force)
     if as_json:

@@ -64,8 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_validate(args: argparse.Namespace, settings: Settings) -> int:
     from collections import Counter
 
-    from singularity_mcp.knowledge import validate_folder
-    from singularity_mcp.knowledge._files import knowledge_folder
+    from singularity_mcp.knowledge import knowledge_folder, validate_folder
 
     files, problems = validate_folder(args.folder or knowledge_folder(settings))
     counts = Counter(f.artifact.artifact_type for f in files)
@@ -123,7 +122,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_schema(args: argparse.Namespace, settings: Settings) -> int:
-    from singularity_mcp.knowledge._files import default_folder, export_schemas
+    from singularity_mcp.knowledge import default_folder, export_schemas
 
     for path in export_schemas(args.out or default_folder() / "schema"):
         print(path)

@@ -32,8 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from singularity_mcp.packages import package_service
-    from singularity_mcp.packages._names import parse_ecosystem
+    from singularity_mcp.packages import package_service, parse_ecosystem
 
     words: list[str] = args.words
     ecosystem = parse_ecosystem(args.ecosystem)

@@ -16,7 +16,7 @@ from singularity_mcp._rows import one_row
 from singularity_mcp.config import Settings
 from singularity_mcp.db._embedded import start_embedded
 from singularity_mcp.db._migrate import apply_migrations
-from singularity_mcp.embedding._space import MODEL_SETTING, configured_model_id
+from singularity_mcp.embedding import MODEL_SETTING, configured_model_id
 from singularity_mcp.errors import Unavailable
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,9 @@
 Entry points: `load_embedder(settings)` opens (and on first use builds) the configured model;
 `Embedder.embed(texts)` / `embed_sync(texts)` return L2-normalised float32 vectors; `embed_cached`
 adds the PostgreSQL cache; `ensure_space` / `switch_space` keep one model's vectors per database;
-`embedding_threads` says how many CPU threads it computes with; `build_model` and `model_status` back the `model` CLI and `doctor`.
+`embedding_threads` says how many CPU threads it computes with; `build_model` and `model_status` back the
+`model` CLI and `doctor`; `configured_model_id` and `MODEL_SETTING` let the database tag each connection
+with the model this process embeds with.
 
 The names load on first use: `singularity_mcp.embedding._space` (needed when a database opens) must not
 pull in onnxruntime and the tokenizer.
@@ -20,10 +22,18 @@ if TYPE_CHECKING:
     from singularity_mcp.embedding._embedder import Embedder
     from singularity_mcp.embedding._load import load_embedder, model_status
     from singularity_mcp.embedding._providers import embedding_threads
-    from singularity_mcp.embedding._space import ensure_space, switch_space, switch_to_configured
+    from singularity_mcp.embedding._space import (
+        MODEL_SETTING,
+        configured_model_id,
+        ensure_space,
+        switch_space,
+        switch_to_configured,
+    )
 
 _WHERE = {
+    "MODEL_SETTING": "_space",
     "build_model": "_build",
+    "configured_model_id": "_space",
     "embed_cached": "_cache",
     "TextEmbedder": "_cache",
     "Embedder": "_embedder",
@@ -36,9 +46,11 @@ _WHERE = {
 }
 
 __all__ = [
+    "MODEL_SETTING",
     "Embedder",
     "TextEmbedder",
     "build_model",
+    "configured_model_id",
     "embed_cached",
     "embedding_threads",
     "ensure_space",

@@ -17,6 +17,7 @@ from singularity_mcp.knowledge._files import (
     ArtifactFile,
     artifact_json,
     knowledge_folder,
+    load_artifact_files,
     load_artifact_records,
 )
 from singularity_mcp.knowledge._text import embedding_text, search_text
@@ -311,6 +312,12 @@ async def get_artifact(core: Core, artifact_type: str, artifact_id: str) -> Arti
             "(or run `singularity-mcp kb import` if the file was just added)"
         )
     return parse_artifact(row[0])
+
+
+def curated_summaries(folder: Path) -> list[ArtifactSummary]:
+    """The summaries of the artifacts in `folder` as the files have them (no usage yet): what a listing
+    shows while the database is not ready."""
+    return [_summary_from(a, "curated", 0, 0.5) for a in load_artifact_files(folder)]
 
 
 def _summary_from(artifact: Artifact, source: str, usage: int, rate: float) -> ArtifactSummary:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from singularity_mcp.packages._names import parse_ecosystem
 from singularity_mcp.packages._summary import summary
 
 if TYPE_CHECKING:
     from singularity_mcp.packages._service import PackageService
 
-__all__ = ["PackageService", "package_service", "summary"]
+__all__ = ["PackageService", "package_service", "parse_ecosystem", "summary"]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
-
-from singularity_mcp.errors import NotFound
-from singularity_mcp.packages._http import JSONService
-from singularity_mcp.packages._registry import parse_time, recent, text, url
+from singularity_mcp.packages._registry import JSONRegistry, parse_time, text, url, version_fields
 from singularity_mcp.packages.models import (
     Dependency,
     Ecosystem,
@@ -19,32 +15,23 @@ from singularity_mcp.packages.models import (
 )
 
 
-class CratesClient:
+class CratesClient(JSONRegistry):
+    """crates.io refuses requests without a User-Agent naming the client (JSONService sends one)."""
+
     ecosystem: Ecosystem = "crates"
     label = "crates.io"
     has_search = True
-
-    def __init__(self, base_url: str, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
-        # crates.io refuses requests without a User-Agent naming the client (JSONService sends one).
-        self._http = JSONService(base_url, label=self.label, transport=transport)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    unknown_package = "crates.io has no crate named {name!r}"
 
     async def package(self, name: str) -> PackageFacts:
-        try:
-            doc = await self._http.get(f"/api/v1/crates/{name}")
-        except NotFound:
-            raise NotFound(f"crates.io has no crate named {name!r}") from None
-        facts = parse_package(doc)
+        facts = parse_package(await self._package_document(f"/api/v1/crates/{name}", name))
         if facts.latest_version:
             facts.dependencies = await self._dependencies(facts.name, facts.latest_version)
         return facts
 
     async def release(self, name: str, version: str) -> ReleaseFacts | None:
-        try:
-            doc = await self._http.get(f"/api/v1/crates/{name}/{version}")
-        except NotFound:
+        doc = await self._document_or_none(f"/api/v1/crates/{name}/{version}")
+        if doc is None:
             return None
         manifest = doc.get("version") or {}
         return ReleaseFacts(
@@ -72,9 +59,8 @@ class CratesClient:
         ]
 
     async def _dependencies(self, name: str, version: str) -> list[Dependency] | None:
-        try:
-            doc = await self._http.get(f"/api/v1/crates/{name}/{version}/dependencies")
-        except NotFound:
+        doc = await self._document_or_none(f"/api/v1/crates/{name}/{version}/dependencies")
+        if doc is None:
             return None
         return [
             Dependency(
@@ -114,11 +100,7 @@ def parse_package(doc: dict[str, Any]) -> PackageFacts:
         downloads=crate.get("recent_downloads"),
         downloads_period="last 90 days" if crate.get("recent_downloads") is not None else None,
         released_at=parse_time(latest_entry.get("created_at")),
-        versions=recent(versions),
-        version_count=len(versions),
-        all_versions=[v.version for v in versions],
-        yanked_versions=[v.version for v in versions if v.yanked],
-        release_dates={v.version: v.released_at for v in versions if v.released_at},
+        **version_fields(versions),
         deprecated="yanked" if latest_entry.get("yanked") else None,
         registry_url=f"https://crates.io/crates/{name}",
     )

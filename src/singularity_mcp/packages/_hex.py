@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
-
-from singularity_mcp.errors import NotFound
-from singularity_mcp.packages._http import JSONService
-from singularity_mcp.packages._registry import parse_time, recent, text, url
+from singularity_mcp.packages._registry import JSONRegistry, parse_time, text, url, version_fields
 from singularity_mcp.packages.models import (
     Dependency,
     Ecosystem,
@@ -21,23 +17,14 @@ from singularity_mcp.packages.models import (
 _REPO_LINKS = ("github", "gitlab", "source", "repository", "bitbucket", "codeberg")
 
 
-class HexClient:
+class HexClient(JSONRegistry):
     ecosystem: Ecosystem = "hex"
     label = "Hex (hex.pm)"
     has_search = True
-
-    def __init__(self, base_url: str, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
-        self._http = JSONService(base_url, label=self.label, transport=transport)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    unknown_package = "Hex has no package named {name!r}"
 
     async def package(self, name: str) -> PackageFacts:
-        try:
-            doc = await self._http.get(f"/api/packages/{name}")
-        except NotFound:
-            raise NotFound(f"Hex has no package named {name!r}") from None
-        facts = parse_package(doc)
+        facts = parse_package(await self._package_document(f"/api/packages/{name}", name))
         if facts.latest_version:
             release = await self.release(facts.name, facts.latest_version)
             if release is not None:
@@ -45,9 +32,8 @@ class HexClient:
         return facts
 
     async def release(self, name: str, version: str) -> ReleaseFacts | None:
-        try:
-            doc = await self._http.get(f"/api/packages/{name}/releases/{version}")
-        except NotFound:
+        doc = await self._document_or_none(f"/api/packages/{name}/releases/{version}")
+        if doc is None:
             return None
         retirement = doc.get("retirement")
         return ReleaseFacts(
@@ -115,11 +101,7 @@ def parse_package(doc: dict[str, Any]) -> PackageFacts:
         downloads=downloads.get("week"),
         downloads_period="last week" if downloads.get("week") is not None else None,
         released_at=next((v.released_at for v in versions if v.version == latest), None),
-        versions=recent(versions),
-        version_count=len(versions),
-        all_versions=[v.version for v in versions],
-        yanked_versions=[v.version for v in versions if v.yanked],
-        release_dates={v.version: v.released_at for v in versions if v.released_at},
+        **version_fields(versions),
         deprecated=_retired(retirements.get(latest)) if latest else None,
         registry_url=doc.get("html_url") or f"https://hex.pm/packages/{name}",
     )

@@ -8,9 +8,9 @@ from typing import Any
 import anyio
 import httpx2
 
-from singularity_mcp.errors import NotFound, SingularityError
+from singularity_mcp.errors import SingularityError
 from singularity_mcp.packages._http import JSONService
-from singularity_mcp.packages._registry import parse_time, recent, text, url
+from singularity_mcp.packages._registry import JSONRegistry, parse_time, text, url, version_fields
 from singularity_mcp.packages.models import (
     Dependency,
     Ecosystem,
@@ -33,10 +33,11 @@ def _path(name: str) -> str:
     return "/" + name.replace("/", "%2F")  # scoped names: @scope%2Fname
 
 
-class NpmClient:
+class NpmClient(JSONRegistry):
     ecosystem: Ecosystem = "npm"
     label = "the npm registry"
     has_search = True
+    unknown_package = "npm has no package named {name!r}"
 
     def __init__(
         self,
@@ -45,13 +46,13 @@ class NpmClient:
         *,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = JSONService(base_url, label=self.label, transport=transport)
+        super().__init__(base_url, transport=transport)
         self._downloads = JSONService(
             downloads_url, label="the npm downloads API", transport=transport, retries=0
         )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await super().aclose()
         await self._downloads.aclose()
 
     async def package(self, name: str) -> PackageFacts:
@@ -64,12 +65,10 @@ class NpmClient:
         async with anyio.create_task_group() as tg:  # the two APIs at once
             tg.start_soon(weekly)
             try:
-                doc = await self._http.get(_path(name))
+                doc = await self._package_document(_path(name), name)
             except SingularityError as exc:
                 failed = exc
                 tg.cancel_scope.cancel()
-        if isinstance(failed, NotFound):
-            raise NotFound(f"npm has no package named {name!r}") from None
         if failed is not None:
             raise failed
         facts = parse_package(doc)
@@ -78,11 +77,8 @@ class NpmClient:
         return facts
 
     async def release(self, name: str, version: str) -> ReleaseFacts | None:
-        try:
-            doc = await self._http.get(f"{_path(name)}/{version}")
-        except NotFound:
-            return None
-        return _release(doc, None)
+        doc = await self._document_or_none(f"{_path(name)}/{version}")
+        return None if doc is None else _release(doc, None)
 
     async def search(self, query: str, limit: int) -> list[PackageHit]:
         doc = await self._http.get("/-/v1/search", params={"text": query, "size": min(limit, 250)})
@@ -137,11 +133,7 @@ def parse_package(doc: dict[str, Any]) -> PackageFacts:
         homepage=url(manifest.get("homepage") or doc.get("homepage")),
         repository=url(manifest.get("repository") or doc.get("repository")),
         released_at=release.released_at,
-        versions=recent(versions),
-        version_count=len(versions),
-        all_versions=[v.version for v in versions],
-        yanked_versions=[v.version for v in versions if v.yanked],
-        release_dates={v.version: v.released_at for v in versions if v.released_at},
+        **version_fields(versions),
         dependencies=release.dependencies,
         deprecated=release.deprecated,
         registry_url=f"https://www.npmjs.com/package/{name}",

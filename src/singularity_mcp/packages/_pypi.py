@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx2
 from packaging.requirements import InvalidRequirement, Requirement
 
-from singularity_mcp.errors import NotFound
-from singularity_mcp.packages._http import JSONService
-from singularity_mcp.packages._registry import parse_time, recent, text, url
+from singularity_mcp.packages._registry import JSONRegistry, parse_time, text, url, version_fields
 from singularity_mcp.packages.models import (
     Advisory,
     Dependency,
@@ -25,28 +22,18 @@ _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 _REPO_KEYS = ("source", "source code", "repository", "code", "github", "git")
 
 
-class PyPIClient:
+class PyPIClient(JSONRegistry):
     ecosystem: Ecosystem = "pypi"
     label = "PyPI"
     has_search = False  # PyPI has no JSON search API
-
-    def __init__(self, base_url: str, *, transport: httpx2.AsyncBaseTransport | None = None) -> None:
-        self._http = JSONService(base_url, label=self.label, transport=transport)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    unknown_package = "PyPI has no package named {name!r}"
 
     async def package(self, name: str) -> PackageFacts:
-        try:
-            doc = await self._http.get(f"/pypi/{name}/json")
-        except NotFound:
-            raise NotFound(f"PyPI has no package named {name!r}") from None
-        return parse_package(doc)
+        return parse_package(await self._package_document(f"/pypi/{name}/json", name))
 
     async def release(self, name: str, version: str) -> ReleaseFacts | None:
-        try:
-            doc = await self._http.get(f"/pypi/{name}/{version}/json")
-        except NotFound:
+        doc = await self._document_or_none(f"/pypi/{name}/{version}/json")
+        if doc is None:
             return None  # unknown version, or a mirror without per-version documents: the caller checks
         info = doc.get("info") or {}
         files = doc.get("urls") or []
@@ -102,11 +89,7 @@ def parse_package(doc: dict[str, Any]) -> PackageFacts:
         homepage=url(homepage),
         repository=url(repository),
         released_at=released,
-        versions=recent(versions),
-        version_count=len(versions),
-        all_versions=[v.version for v in versions],
-        yanked_versions=[v.version for v in versions if v.yanked],
-        release_dates={v.version: v.released_at for v in versions if v.released_at},
+        **version_fields(versions),
         dependencies=_dependencies(info),
         deprecated=_yanked(info),
         advisories=[_advisory(v) for v in doc.get("vulnerabilities") or [] if not v.get("withdrawn")],

@@ -153,17 +153,7 @@ class PackageService:
         found.sort(key=lambda f: -f.version_count)  # stable: ties keep the ECOSYSTEMS order
         first, others = found[0], found[1:]
         primary = await self._lookup_one(first.ecosystem, name, version)
-        primary.also_found_in = [
-            PackageHit(
-                ecosystem=o.ecosystem,
-                name=o.name,
-                latest_version=o.latest_version,
-                description=o.description[:300],
-                license=o.license,
-                downloads=o.downloads,
-            )
-            for o in others
-        ]
+        primary.also_found_in = [_hit(o) for o in others]
         if others:
             primary.notes.append(
                 f"{name!r} also exists on {', '.join(o.ecosystem for o in others)}: pass ecosystem to choose"
@@ -411,15 +401,8 @@ class PackageService:
         hits: dict[tuple[str, str], PackageHit] = {}
         for payload, _, similarity in rows:
             facts = PackageFacts.model_validate(payload)
-            hits[(facts.ecosystem, cache_key(facts.ecosystem, facts.name))] = PackageHit(
-                ecosystem=facts.ecosystem,
-                name=facts.name,
-                latest_version=facts.latest_version,
-                description=facts.description[:300],
-                license=facts.license,
-                downloads=facts.downloads,
-                similarity=round(similarity, 4),
-                source="cache",
+            hits[(facts.ecosystem, cache_key(facts.ecosystem, facts.name))] = _hit(
+                facts, similarity=round(similarity, 4), source="cache"
             )
         for hit, vector in zip(registry_hits, vectors[1:], strict=True):
             ident = (hit.ecosystem, cache_key(hit.ecosystem, hit.name))
@@ -569,6 +552,19 @@ def _read_project(
         except (ValueError, OSError, InvalidInput) as exc:
             notes.append(str(exc))
     return manifests, declared, notes
+
+
+def _hit(facts: PackageFacts, **extra: Any) -> PackageHit:
+    """A package's facts as a ranked or listed hit (the description cut to a hit's length)."""
+    return PackageHit(
+        ecosystem=facts.ecosystem,
+        name=facts.name,
+        latest_version=facts.latest_version,
+        description=facts.description[:300],
+        license=facts.license,
+        downloads=facts.downloads,
+        **extra,
+    )
 
 
 def search_text(facts: PackageFacts) -> str:

@@ -13,6 +13,19 @@ MAX_SUBTASKS = 50
 MAX_TASKS = 500
 
 
+def open_task(plan: Plan, task_id: str) -> Task:
+    """Task `task_id` of `plan`, refused (`InvalidInput`) when it is done or cancelled: such a task takes no
+    subtasks until it is reopened."""
+    task = plan.task(task_id)
+    if task.status in ("done", "cancelled"):
+        raise InvalidInput(
+            f"task {task_id} is {task.status}; reopen it (status 'pending') before decomposing it",
+            cli=f"task {task_id} is {task.status}; reopen it "
+            f"(`singularity-mcp plan reopen {plan.plan_id} {task_id}`) before decomposing it",
+        )
+    return task
+
+
 def add_subtasks(
     plan: Plan,
     specs: Sequence[SubtaskSpec],
@@ -34,13 +47,7 @@ def add_subtasks(
     if len(plan.tasks) + len(specs) > MAX_TASKS:
         raise InvalidInput(f"a plan holds at most {MAX_TASKS} tasks; split the goal into several plans")
     if parent_id is not None:
-        parent = plan.task(parent_id)
-        if parent.status in ("done", "cancelled"):
-            raise InvalidInput(
-                f"task {parent_id} is {parent.status}; reopen it (status 'pending') before decomposing it",
-                cli=f"task {parent_id} is {parent.status}; reopen it "
-                f"(`singularity-mcp plan reopen {plan.plan_id} {parent_id}`) before decomposing it",
-            )
+        open_task(plan, parent_id)
 
     siblings = plan.children(parent_id)
     taken = {int(t.id.rsplit(".", 1)[-1]) for t in siblings}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from singularity_mcp.errors import InvalidInput
 from singularity_mcp.planning import _store, graph
-from singularity_mcp.planning._build import add_dependencies, add_subtasks, remove_dependencies
+from singularity_mcp.planning._build import add_dependencies, add_subtasks, open_task, remove_dependencies
 from singularity_mcp.planning._decompose import Decomposer, check_goal
 from singularity_mcp.planning._propagate import refresh, set_status
 
@@ -127,13 +127,7 @@ async def decomposition_target(
     """Check `task_id` can take a level of subtasks and describe it as a goal for a decomposer."""
     async with pool.connection() as conn:
         current = await _store.load_plan(conn, plan_id)
-    task = current.task(task_id)
-    if task.status in ("done", "cancelled"):
-        raise InvalidInput(
-            f"task {task_id} is {task.status}; reopen it (status 'pending') to decompose it",
-            cli=f"task {task_id} is {task.status}; reopen it "
-            f"(`singularity-mcp plan reopen {plan_id} {task_id}`) to decompose it",
-        )
+    task = open_task(current, task_id)
     if not adding and not current.is_leaf(task_id):
         raise InvalidInput(
             f"task {task_id} already has subtasks; pass `subtasks` to add more, or decompose one of them"

@@ -2,7 +2,13 @@
 repository map)."""
 
 from singularity_mcp.search._combined import code_indexer, search_everything
-from singularity_mcp.search._indexer import CodeIndexer, IndexRun, index_repository
+from singularity_mcp.search._indexer import (
+    CodeIndexer,
+    IndexRun,
+    describe_preflight,
+    format_seconds,
+    index_repository,
+)
 from singularity_mcp.search._repo_map import repo_map
 from singularity_mcp.search._searcher import (
     MAX_QUERY_CHARS,
@@ -27,8 +33,10 @@ __all__ = [
     "Scope",
     "SearchResult",
     "code_indexer",
+    "describe_preflight",
     "find_references",
     "find_symbol",
+    "format_seconds",
     "index_repository",
     "index_status",
     "remove_root",

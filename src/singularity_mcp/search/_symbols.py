@@ -21,10 +21,15 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Query, QueryCursor
 
-from singularity_mcp.analysis._definitions import RawDefinition, parse_definitions
-from singularity_mcp.analysis._languages import BY_NAME, COMMENT_TYPES
-from singularity_mcp.analysis._limits import MAX_NESTING, nesting_depth
-from singularity_mcp.analysis._queries import _alternation, compiled
+from singularity_mcp.analysis.syntax import (
+    COMMENT_TYPES,
+    MAX_NESTING,
+    RawDefinition,
+    is_code_language,
+    nesting_depth,
+    node_kind_query,
+    parse_definitions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +82,11 @@ class FileSymbols:
 def _reference_query(language: str) -> Query | None:
     if language in NO_REFERENCES:
         return None
-    lang = compiled(language).language
-    source = _alternation(lang, REFERENCE_TYPES, "ref")
-    return Query(lang, source) if source else None
+    return node_kind_query(language, REFERENCE_TYPES, "ref")
 
 
 def supports_symbols(language: str | None) -> bool:
-    spec = BY_NAME.get(language) if language else None
-    return spec is not None and not spec.markup
+    return is_code_language(language)
 
 
 def _signature(node: Node, source: bytes) -> str:

@@ -75,15 +75,14 @@ class _Listeners:
 
 
 def _knowledge_folder(core: Core) -> Path:
-    from singularity_mcp.knowledge._files import knowledge_folder
+    from singularity_mcp.knowledge import knowledge_folder
 
     return knowledge_folder(core.settings)
 
 
 async def _summaries(core: Core) -> list[Any]:
     """Artifact summaries from the database (with usage), or from the files while it is not ready."""
-    from singularity_mcp.knowledge import list_summaries, load_artifact_files
-    from singularity_mcp.knowledge._store import _summary_from
+    from singularity_mcp.knowledge import curated_summaries, list_summaries
 
     try:
         with anyio.fail_after(_LIST_WAIT_S):
@@ -92,8 +91,7 @@ async def _summaries(core: Core) -> list[Any]:
             return found
     except (SingularityError, TimeoutError) as exc:
         logger.info("knowledge: listing from files (%s)", exc)
-    artifacts = await anyio.to_thread.run_sync(load_artifact_files, _knowledge_folder(core))
-    return [_summary_from(a, "curated", 0, 0.5) for a in artifacts]
+    return await anyio.to_thread.run_sync(curated_summaries, _knowledge_folder(core))
 
 
 async def _artifact_from_files(core: Core, artifact_type: str, artifact_id: str) -> Any | None:
@@ -137,8 +135,7 @@ def register(server: MCPServer, core: Core) -> None:
         mime_type="application/json",
     )
     async def knowledge_artifact(artifact_type: str, artifact_id: str) -> str:
-        from singularity_mcp.knowledge import get_artifact
-        from singularity_mcp.knowledge._files import artifact_json
+        from singularity_mcp.knowledge import artifact_json, get_artifact
 
         # First run: resources/list shows the files while the database is being created and the import
         # runs, so a listed artifact may not be in the database yet. The files are the source of truth.
@@ -217,7 +214,7 @@ def register(server: MCPServer, core: Core) -> None:
         "using the planner prompt and the SPARC template from the knowledge base.",
     )
     async def sparc_plan(goal: str) -> str:
-        from singularity_mcp.knowledge._prompts import sparc_plan_prompt
+        from singularity_mcp.knowledge import sparc_plan_prompt
 
         return await _prompt_text(sparc_plan_prompt(core, goal))
 
@@ -228,7 +225,7 @@ def register(server: MCPServer, core: Core) -> None:
         "standard for its language. `path`: the file to review.",
     )
     async def code_review(path: str) -> str:
-        from singularity_mcp.knowledge._prompts import code_review_prompt
+        from singularity_mcp.knowledge import code_review_prompt
 
         return await _prompt_text(code_review_prompt(core, path))
 
@@ -239,7 +236,7 @@ def register(server: MCPServer, core: Core) -> None:
         "standard. `path`: the file.",
     )
     async def refactor(path: str) -> str:
-        from singularity_mcp.knowledge._prompts import refactor_prompt
+        from singularity_mcp.knowledge import refactor_prompt
 
         return await _prompt_text(refactor_prompt(core, path))
 
@@ -250,7 +247,7 @@ def register(server: MCPServer, core: Core) -> None:
         "patterns from the knowledge base. `path`: the file.",
     )
     async def write_tests(path: str) -> str:
-        from singularity_mcp.knowledge._prompts import write_tests_prompt
+        from singularity_mcp.knowledge import write_tests_prompt
 
         return await _prompt_text(write_tests_prompt(core, path))
 

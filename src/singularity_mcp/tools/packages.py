@@ -70,7 +70,7 @@ def register(server: MCPServer, core: Core) -> None:
         `stale` when older than the TTL, refreshed in the background; served offline). For the
         project's own code use semantic_search or analyze_code instead.
         """
-        from singularity_mcp.packages._names import parse_ecosystem
+        from singularity_mcp.packages import parse_ecosystem
 
         given = [n for n, v in (("name", name), ("query", query), ("path", path)) if v is not None]
         if len(given) != 1:

@@ -43,14 +43,14 @@ def _fraction(run: IndexRun) -> float:
 
 def _progress_message(run: IndexRun) -> str:
     """What the run is doing, and how long it expects to take still."""
-    from singularity_mcp.search._indexer import format_seconds
+    from singularity_mcp.search import format_seconds
 
     eta = run.progress.eta_seconds
     return run.progress.message + (f"; about {format_seconds(eta)} left" if eta else "")
 
 
 def _preflight_message(run: IndexRun) -> str:
-    from singularity_mcp.search._indexer import describe_preflight
+    from singularity_mcp.search import describe_preflight
 
     return describe_preflight(run.preflight) if run.preflight else ""
 

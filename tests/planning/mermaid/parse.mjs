@@ -1,4 +1,5 @@
-// Parse Mermaid source from stdin with mermaid's own parser; exit 0 and print the diagram type, or 1.
+// Parse Mermaid sources with mermaid's own parser: stdin holds a JSON array of sources; stdout gets a JSON
+// array with, for each, {"ok": true, "diagramType": ...} or {"ok": false, "error": message}.
 import { readFileSync } from "node:fs";
 import { JSDOM } from "jsdom";
 
@@ -6,10 +7,13 @@ const dom = new JSDOM("<!doctype html><html><body></body></html>");
 globalThis.window = dom.window;
 globalThis.document = dom.window.document;
 const { default: mermaid } = await import("mermaid");
-try {
-  const result = await mermaid.parse(readFileSync(0, "utf8"));
-  console.log(JSON.stringify(result));
-} catch (error) {
-  console.error(error.message);
-  process.exit(1);
+const results = [];
+for (const source of JSON.parse(readFileSync(0, "utf8"))) {
+  try {
+    const result = await mermaid.parse(source);
+    results.push({ ok: true, diagramType: result.diagramType });
+  } catch (error) {
+    results.push({ ok: false, error: error.message });
+  }
 }
+console.log(JSON.stringify(results));
