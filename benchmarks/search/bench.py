@@ -141,6 +141,23 @@ async def lexemes(pool, texts: list[str]) -> list[list[str]]:
     return out
 
 
+def bm25_ranked(documents: list[list[str]], queries: list[list[str]]) -> list[list[int]]:
+    """Per query, the indexes of the POOL best documents by BM25 (bm25s), only those with a score."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index(documents, show_progress=False)
+    out: list[list[int]] = []
+    for tokens in queries:
+        tokens = [t for t in tokens if t in retriever.vocab_dict]
+        if not tokens:
+            out.append([])
+            continue
+        docs, scores = retriever.retrieve([tokens], k=POOL, show_progress=False)
+        out.append([int(i) for i, sc in zip(docs[0], scores[0], strict=True) if sc > 0])
+    return out
+
+
 def rrf(lists: list[list[int]], k: int = RRF_K) -> list[int]:
     """Naive reciprocal rank fusion of ranked unit-index lists: sum of 1 / (k + rank)."""
     scores: dict[int, float] = {}
@@ -173,21 +190,10 @@ async def unit_vectors(core: Core, units: list[Unit], work: Path) -> tuple[np.nd
 
 async def run_baselines(core: Core, units: list[Unit], queries: list[Unit], work: Path) -> dict[str, Any]:
     """BM25, dense-only and their naive RRF(k=10) over the function units, scored per half and language."""
-    import bm25s
-
     pool = (await core.database()).pool
     unit_tokens = await lexemes(pool, [f"{u.path} {u.name}\n{u.text}" for u in units])
     query_tokens = await lexemes(pool, [q.query for q in queries])
-    retriever = bm25s.BM25()
-    retriever.index(unit_tokens, show_progress=False)
-    bm25_lists: list[list[int]] = []
-    for tokens in query_tokens:
-        tokens = [t for t in tokens if t in retriever.vocab_dict]
-        if not tokens:
-            bm25_lists.append([])
-            continue
-        docs, scores = retriever.retrieve([tokens], k=POOL, show_progress=False)
-        bm25_lists.append([int(i) for i, sc in zip(docs[0], scores[0], strict=True) if sc > 0])
+    bm25_lists = bm25_ranked(unit_tokens, query_tokens)
 
     vectors, embed_seconds = await unit_vectors(core, units, work)
     query_vectors = (await core.embedder()).embed_sync([q.query for q in queries])

@@ -23,7 +23,7 @@ import anyio
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import POOL, K, lexemes, score, unit_vectors
+from bench import POOL, K, bm25_ranked, lexemes, score, unit_vectors
 from corpus import LANGUAGES, Unit, build_corpus
 
 from singularity_mcp.config import Settings
@@ -54,8 +54,6 @@ async def collect(work: Path, half: str) -> dict:
     if cache.exists():
         with cache.open("rb") as f:
             return pickle.load(f)
-    import bm25s
-
     root, units = build_corpus(work)
     queries = [u for u in units if u.query and u.half == half]
     model_dir = Path.home() / ".cache" / "singularity-mcp-test" / "models"
@@ -90,29 +88,10 @@ async def collect(work: Path, half: str) -> dict:
             keyword.append([c.id for c in found[:POOL]])
             keyword_scores.append({c.id: c.score for c in found})
             exact.append({c.id for c in found if c.exact >= _searcher.EXACT_FIRST})
-        # BM25 over the chunks' own lexemes (all weights: names, path words and code)
-        retriever = bm25s.BM25()
-        retriever.index(chunk_tokens, show_progress=False)
-        bm25_chunks = []
-        for tokens in query_tokens:
-            tokens = [t for t in tokens if t in retriever.vocab_dict]
-            if not tokens:
-                bm25_chunks.append([])
-                continue
-            docs, sc = retriever.retrieve([tokens], k=POOL, show_progress=False)
-            bm25_chunks.append([ids[int(i)] for i, s in zip(docs[0], sc[0], strict=True) if s > 0])
-        # baselines over units
+        # BM25 over the chunks' own lexemes (all weights: names, path words and code), and over units
+        bm25_chunks = [[ids[i] for i in ranked] for ranked in bm25_ranked(chunk_tokens, query_tokens)]
         unit_tokens = await lexemes(pool, [f"{u.path} {u.name}\n{u.text}" for u in units])
-        uret = bm25s.BM25()
-        uret.index(unit_tokens, show_progress=False)
-        bm25_units = []
-        for tokens in query_tokens:
-            tokens = [t for t in tokens if t in uret.vocab_dict]
-            if not tokens:
-                bm25_units.append([])
-                continue
-            docs, sc = uret.retrieve([tokens], k=POOL, show_progress=False)
-            bm25_units.append([int(i) for i, s in zip(docs[0], sc[0], strict=True) if s > 0])
+        bm25_units = bm25_ranked(unit_tokens, query_tokens)
         uvec, _ = await unit_vectors(core, units, work)
     data = {
         "queries": queries, "units": [(u.path, u.start_line, u.end_line, u.name, u.language) for u in units],
