@@ -153,7 +153,7 @@ def bm25_ranked(documents: list[list[str]], queries: list[list[str]]) -> list[li
         if not tokens:
             out.append([])
             continue
-        docs, scores = retriever.retrieve([tokens], k=POOL, show_progress=False)
+        docs, scores = retriever.retrieve([tokens], k=min(POOL, len(documents)), show_progress=False)
         out.append([int(i) for i, sc in zip(docs[0], scores[0], strict=True) if sc > 0])
     return out
 
