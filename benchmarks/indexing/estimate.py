@@ -30,6 +30,7 @@ import anyio
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.search import CodeIndexer
+from singularity_mcp.search._cpu import CpuNow
 
 
 async def index_once(corpus: Path, rates_path: Path, model_dir: Path) -> dict[str, Any]:
@@ -39,6 +40,8 @@ async def index_once(corpus: Path, rates_path: Path, model_dir: Path) -> dict[st
         async with asynccontextmanager(Core(settings).run)() as core:
             database = await core.database()
             indexer = CodeIndexer(database.pool, core.embedder, rates_path)
+            # For the record (replay.py compares models on it): the share a half-second probe reads now.
+            cpu = await anyio.to_thread.run_sync(CpuNow.measure, 2)
             run, _ = indexer.begin(corpus)  # resolved by main()
             samples: list[tuple[float, float | None, str]] = []
             loads: list[tuple[float, float, int]] = []  # 1-min load average, runnable tasks now
@@ -52,7 +55,7 @@ async def index_once(corpus: Path, rates_path: Path, model_dir: Path) -> dict[st
                     loads.append((time.monotonic() - started, os.getloadavg()[0], _runnable()))
                     await run.wait_change(1.0)
             total = time.monotonic() - started
-            result, preflight, measured, cpu = run.result, run.preflight, run.measured, run.rates.cpu
+            result, preflight, measured = run.result, run.preflight, run.measured
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     assert result is not None and preflight is not None

@@ -1,11 +1,13 @@
 """What would each estimate model have promised for runs already measured? Replays the rows that
 `estimate.py --append FILE` wrote, in their order, each file from an empty history:
 
-- `wall`: the previous model: wall-clock rates of earlier runs (the first replaces the defaults, later
+- `shipped`: the model in `singularity_mcp.search._rates`, run through its own code: CPU seconds per
+  chunk (per MB parsed, per model load) of earlier runs, median of the last 5, divided by the median CPU
+  share those runs got (no probe);
+- `wall`: the model before December 2026: wall-clock rates of earlier runs (the first replaces the defaults, later
   ones count half), not scaled to the load now;
-- `probe`: the model in `singularity_mcp.search._rates`, run through its own code: CPU seconds per chunk
-  (per MB parsed, per model load) of earlier runs, median of the last 5, divided by the CPU share a
-  half-second probe measured before the run;
+- `probe`: the same CPU seconds divided by the CPU share a half-second probe measured before the run
+  (shipped for a day in December 2026; `_rates.MachineRates.at(cpu)`);
 - `loadavg`: the same CPU seconds divided by the share the 1-minute load average implies instead (fair
   shares per thread: `cores * threads / (load + threads)`);
 - `probe-wall`: wall seconds times the share probed before each earlier run, median of the last 5,
@@ -34,11 +36,13 @@ def _measurement(row: Row) -> RunMeasurement:
     return RunMeasurement(
         bytes_done=row["source_bytes"],
         parse_cpu_seconds=row["parse_cpu"],
+        parse_seconds=row["parse_wall"],
         chunks_written=row["chunks_written"],
         chunked_bytes=row["chunked_bytes"],
         embedded=row["embedded_by_model"],
         embedded_by_model=row["embedded_by_model"],
         embed_cpu_seconds=row["embed_cpu"],
+        embed_seconds=row["embed_wall"],
         model_load_cpu_s=row.get("model_load_cpu_s"),
     )
 
@@ -48,7 +52,7 @@ def _cpu(row: Row, share: float | None = None) -> CpuNow:
     return CpuNow(cores=row["cpu_count"], embed_threads=2, share=probe, load=row["load_before"][0])
 
 
-def _estimate(machine: MachineRates, cpu: CpuNow, row: Row) -> float:
+def _estimate(machine: MachineRates, cpu: CpuNow | None, row: Row) -> float:
     rates = machine.at(cpu)
     return rates.parse_seconds(row["source_bytes"]) + rates.embed_seconds(
         rates.chunks_in(row["source_bytes"])
@@ -131,7 +135,12 @@ def wall(history: list[Row], row: Row) -> float:
     return row["source_bytes"] / 1e6 * rates["parse"] + chunks * rates["embed"] + rates["load"]
 
 
+def shipped(history: list[Row], row: Row) -> float:
+    return _estimate(_history(history), None, row)
+
+
 MODELS: dict[str, Model] = {
+    "shipped": shipped,
     "wall": wall,
     "probe": probe,
     "loadavg": loadavg,

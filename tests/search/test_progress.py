@@ -98,6 +98,23 @@ def test_estimate_scales_cpu_time_by_the_cpu_share_measured_now() -> None:
     assert "default rates" in MachineRates().at(None).basis()
 
 
+def test_estimate_assumes_the_cpu_share_recent_runs_got() -> None:
+    """Without a measured share (every real run), CPU seconds are divided by the median share the last
+    runs got: a machine whose embedding got one core of two is estimated at one core."""
+
+    def run(share: float) -> RunMeasurement:
+        measured = _run(0.04)
+        measured.embed_seconds = measured.embed_cpu_seconds / share
+        measured.parse_seconds = measured.parse_cpu_seconds / min(1.0, share)
+        return measured
+
+    rates = MachineRates().learn(run(1.0)).learn(run(0.9)).learn(run(1.9))
+    assumed = rates.at()
+    assert assumed.embed_share == pytest.approx(1.0)
+    assert assumed.embed_s_per_chunk == pytest.approx(0.04)  # 2000 chunks: 80 s, not 40
+    assert "1.00 cores while embedding" in assumed.basis()
+
+
 def test_cpu_probe_measures_a_share_of_this_machine() -> None:
     cpu = CpuNow.measure(embed_threads=2, seconds=0.2)
     assert cpu.cores >= 1 and 1 <= cpu.embed_threads <= 2
@@ -137,7 +154,7 @@ def test_index_run_reports_estimate_parts_and_eta(settings: Settings, tmp_path: 
         preflight["estimated_parse_seconds"] + preflight["estimated_embed_seconds"], abs=0.11
     )
     assert "rates" in preflight["estimate_basis"]
-    assert "CPU share measured now" in preflight["estimate_basis"]  # the run had work: the CPU was probed
+    assert "rates of a 2-core machine" in preflight["estimate_basis"]  # a fresh machine: the defaults
     assert data["progress"]["eta_seconds"] == 0.0
 
 
@@ -226,13 +243,3 @@ def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
     assert lines[-1] == "interrupted", text
     assert text.count("interrupted") == 1
     assert "psycopg" not in text and "WARNING" not in text and "Traceback" not in text, text
-
-
-def test_a_recent_cpu_probe_is_reused() -> None:
-    """Back-to-back runs (saves under --watch) share one probe instead of each burning half a second."""
-    from singularity_mcp.search import _cpu
-
-    first = _cpu.CpuNow.recent(1)
-    started = time.monotonic()
-    assert _cpu.CpuNow.recent(1) is first
-    assert time.monotonic() - started < _cpu.PROBE_SECONDS / 2

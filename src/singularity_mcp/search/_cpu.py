@@ -1,11 +1,13 @@
-"""How much CPU an index run can expect right now, measured: `threads` busy threads of this process
-(as many as the embedder uses) run for half a second and the CPU time they got is read back.
+"""How much CPU a process gets right now, measured: `threads` busy threads of this process run for half a
+second and the CPU time they got is read back. The index estimate used it before each run and measured
+worse than the share recent runs got (`_rates`); benchmarks/indexing still records it beside each run so
+the models can be compared on the same runs (`replay.py`).
 
 Why measure rather than compute it from the load average: Linux shares the CPUs between sessions
 (autogroup) and cgroups before threads, and the load average counts tasks waiting on disk and the
 threads of a run that ended a minute ago. On the shared 2-core machine of benchmarks/indexing, at load
 average 4.5, one probe thread got 0.6 of a core and two got 0.68 together, where fair shares per thread
-would have given 0.36 and 0.61. The measurement costs half a second, and only runs that have work do it.
+would have given 0.36 and 0.61.
 It reads the present, not the next minutes: where others' load comes and goes in bursts, the share a run
 then got was 0.5-1.2 times what its probe read (benchmarks/indexing/README.md).
 """
@@ -17,9 +19,6 @@ import time
 from dataclasses import dataclass
 
 PROBE_SECONDS = 0.5
-REUSE_SECONDS = 60.0
-"""A probe this recent is reused: saves under `index --watch` re-index a few files each, and half a
-second of two busy cores per save would cost more than the estimate is worth."""
 MIN_SHARE = 0.05
 """Never assume less than this (a probe starved by a burst would promise hours)."""
 
@@ -49,17 +48,6 @@ class CpuNow:
         share = probe_share(threads, seconds)
         return cls(cores=cores, embed_threads=threads, share=round(share, 3), load=round(load, 2))
 
-    @classmethod
-    def recent(cls, embed_threads: int) -> CpuNow:
-        """`measure`, or the last measurement of this process if it is under REUSE_SECONDS old."""
-        global _last
-        now = time.monotonic()
-        if _last is not None and now - _last[0] < REUSE_SECONDS and _last[1].embed_threads == embed_threads:
-            return _last[1]
-        measured = cls.measure(embed_threads)
-        _last = (now, measured)
-        return measured
-
     def embed_share(self) -> float:
         """Cores the embedder's threads will get."""
         return max(MIN_SHARE, min(self.share, float(self.embed_threads), float(self.cores)))
@@ -67,9 +55,6 @@ class CpuNow:
     def serial_share(self) -> float:
         """The share of one thread (parsing, loading the model): a session's share, at most one core."""
         return max(MIN_SHARE, min(self.share, 1.0))
-
-
-_last: tuple[float, CpuNow] | None = None
 
 
 def probe_share(threads: int, seconds: float = PROBE_SECONDS) -> float:

@@ -23,7 +23,6 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import Unavailable
 from singularity_mcp.search import _store
-from singularity_mcp.search._cpu import CpuNow
 from singularity_mcp.search._files import PreparedFile, embedding_text, name_text, prepare_file
 from singularity_mcp.search._rates import (
     EMBED_BYTES_CAP,
@@ -273,9 +272,6 @@ async def _lexical_phase(
     measured = run.measured
     measured.pending_before = await _store.count_pending(pool, [root_id])
     measured.bytes_total = sum(f.size for f in to_read)
-    if to_read or measured.pending_before:  # work to estimate: how much CPU will it get?
-        cpu = await anyio.to_thread.run_sync(CpuNow.recent, run.embed_threads)
-        run.rates = run.machine.at(cpu)
     run.preflight = await anyio.to_thread.run_sync(
         _preflight, to_read, unchanged, removed, run.rates, measured.pending_before
     )

@@ -1,14 +1,13 @@
 """How fast this machine parses and embeds: measured by every index run, kept for the next estimate, and
 turned into a live ETA while a run goes.
 
-Wall seconds per chunk are not a property of a machine that others share: the same corpus took 49 s and
-191 s within one hour on a shared 2-core machine. CPU seconds per chunk nearly are, so a run keeps its
-CPU time (this process's, all threads) per MB parsed, per chunk embedded and per model load. Before a
-run with work starts it measures the CPU share it gets now (`_cpu.CpuNow`, half a second), and the
-estimate is CPU seconds divided by that share. The last `HISTORY` runs are kept and the estimate takes
-the median of each figure, so one odd run (the model built during it) does not swing the next estimate.
-Until a machine has measured itself the defaults below hold; they were measured on a 2-core machine
-(benchmarks/indexing/README.md).
+A run keeps its CPU time (this process's, all threads) per MB parsed, per chunk embedded and per model
+load, and the CPU share it got (CPU time over wall time, parsing and embedding apart). The estimate is the
+median CPU time of the last `HISTORY` runs divided by the median share they got, so one odd run (the
+model built during it, a burst of other work) does not swing it. A half-second probe of the share before
+each run (`_cpu.CpuNow`) was tried instead and measured worse: within ±30 % in 0 of 7 readings on a quiet
+machine, where it read 1.0 of 2 cores while the run then got 1.86 (benchmarks/indexing/README.md).
+Until a machine has measured itself the defaults below hold; they were measured on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ MIN_CHUNKS_FOR_SIZE = 50
 EMBED_BYTES_CAP = 1024
 """The model reads at most 256 tokens (about 1 KB of code) of a chunk: longer ones cost the same."""
 DEFAULT_CORES = 2.0
-"""The cores an unmeasured run is assumed to get (no CPU probe: nothing to do, or a test)."""
+"""The cores an unmeasured machine's embedding is assumed to get."""
 HISTORY = 5
 """Runs kept; each figure of the estimate is the median of theirs."""
 
@@ -52,7 +51,9 @@ class IndexRates:
     model_load_s: float = DEFAULT_MODEL_LOAD_CPU_S
     measured_runs: int = 0
     cpu: CpuNow | None = None
-    """The CPUs these rates were scaled to (None: not scaled)."""
+    """The CPUs these rates were scaled to when given (benchmarks: a measured share)."""
+    embed_share: float | None = None
+    """The CPU share recent runs' embedding got, that the rates assume (None: the default)."""
 
     @property
     def measured(self) -> bool:
@@ -78,7 +79,9 @@ class IndexRates:
             else "default rates of a 2-core machine (this machine's are measured from its first run)"
         )
         if self.cpu is None:
-            return whose
+            if self.embed_share is None:
+                return whose
+            return f"{whose}, at the CPU share they got: {self.embed_share:.2f} cores while embedding"
         cpu = self.cpu
         plural = "s" if cpu.cores > 1 else ""
         return (
@@ -95,6 +98,10 @@ class RateSample:
     embed_cpu_s_per_chunk: float | None = None
     bytes_per_chunk: float | None = None
     model_load_cpu_s: float | None = None
+    parse_share: float | None = None
+    """Cores the parsing got (its CPU time over its wall time)."""
+    embed_share: float | None = None
+    """Cores the embedding got."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +119,14 @@ class MachineRates:
         values = [v for s in self.samples if (v := getattr(s, name)) is not None]
         return statistics.median(values) if values else default
 
-    def at(self, cpu: CpuNow | None) -> IndexRates:
-        """Wall-clock rates for a run that gets the CPU share `cpu` measured (None: not measured, an idle
-        machine with `DEFAULT_CORES` cores assumed)."""
-        serial, embed = _shares(cpu)
+    def at(self, cpu: CpuNow | None = None) -> IndexRates:
+        """Wall-clock rates for a run that gets the CPU shares recent runs got (or, given `cpu`, the share
+        measured there; with neither, an idle machine with `DEFAULT_CORES` cores)."""
+        if cpu is None:
+            serial = min(1.0, self.median("parse_share", 1.0))
+            embed = self.median("embed_share", DEFAULT_CORES)
+        else:
+            serial, embed = cpu.serial_share(), cpu.embed_share()
         return IndexRates(
             parse_s_per_mb=self.median("parse_cpu_s_per_mb", DEFAULT_PARSE_CPU_S_PER_MB) / serial,
             embed_s_per_chunk=self.median("embed_cpu_s_per_chunk", DEFAULT_EMBED_CPU_S_PER_CHUNK) / embed,
@@ -123,6 +134,7 @@ class MachineRates:
             model_load_s=self.median("model_load_cpu_s", DEFAULT_MODEL_LOAD_CPU_S) / serial,
             measured_runs=self.measured_runs,
             cpu=cpu,
+            embed_share=embed if cpu is None and self.measured_runs else None,
         )
 
     def learn(self, run: RunMeasurement) -> MachineRates:
@@ -132,15 +144,12 @@ class MachineRates:
             embed_cpu_s_per_chunk=run.embed_cpu_s_per_chunk(),
             bytes_per_chunk=run.bytes_per_chunk(),
             model_load_cpu_s=run.model_load_cpu_s,
+            parse_share=run.parse_share(),
+            embed_share=run.embed_share(),
         )
         if sample == RateSample():
             return self
         return MachineRates(samples=(*self.samples, sample)[-HISTORY:])
-
-
-def _shares(cpu: CpuNow | None) -> tuple[float, float]:
-    """(one thread's share, the embedder's share) of the CPUs."""
-    return (1.0, DEFAULT_CORES) if cpu is None else (cpu.serial_share(), cpu.embed_share())
 
 
 @dataclass
@@ -187,6 +196,16 @@ class RunMeasurement:
         if misses < MIN_EMBED_CHUNKS or misses < self.embedded / 2 or self.embed_cpu_seconds <= 0:
             return None
         return self.embed_cpu_seconds / misses
+
+    def parse_share(self) -> float | None:
+        if self.parse_cpu_s_per_mb() is None or self.parse_seconds <= 0:
+            return None
+        return self.parse_cpu_seconds / self.parse_seconds
+
+    def embed_share(self) -> float | None:
+        if self.embed_cpu_s_per_chunk() is None or self.embed_seconds <= 0:
+            return None
+        return self.embed_cpu_seconds / self.embed_seconds
 
     def bytes_per_chunk(self) -> float | None:
         if self.chunks_written < MIN_CHUNKS_FOR_SIZE:
