@@ -3,7 +3,7 @@
 Entry points: `load_embedder(settings)` opens (and on first use builds) the configured model;
 `Embedder.embed(texts)` / `embed_sync(texts)` return L2-normalised float32 vectors; `embed_cached`
 adds the PostgreSQL cache; `ensure_space` / `switch_space` keep one model's vectors per database;
-`embedding_threads` says how many CPU threads it computes with; `build_model` and `model_status` back the
+`build_model` and `model_status` back the
 `model` CLI and `doctor`; `configured_model_id` and `MODEL_SETTING` let the database tag each connection
 with the model this process embeds with.
 
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from singularity_mcp.embedding._cache import TextEmbedder, embed_cached
     from singularity_mcp.embedding._embedder import Embedder
     from singularity_mcp.embedding._load import load_embedder, model_status
-    from singularity_mcp.embedding._providers import embedding_threads
     from singularity_mcp.embedding._space import (
         MODEL_SETTING,
         configured_model_id,
@@ -37,7 +36,6 @@ _WHERE = {
     "embed_cached": "_cache",
     "TextEmbedder": "_cache",
     "Embedder": "_embedder",
-    "embedding_threads": "_providers",
     "load_embedder": "_load",
     "model_status": "_load",
     "ensure_space": "_space",
@@ -52,7 +50,6 @@ __all__ = [
     "build_model",
     "configured_model_id",
     "embed_cached",
-    "embedding_threads",
     "ensure_space",
     "load_embedder",
     "model_status",

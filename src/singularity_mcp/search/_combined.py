@@ -20,12 +20,8 @@ async def code_indexer(core: Core) -> CodeIndexer:
     """The process's indexer (one run per root at a time), built on first use."""
 
     async def build(core: Core) -> CodeIndexer:
-        from singularity_mcp.embedding import embedding_threads
-
         database = await core.database()
-        rates = core.settings.data_dir / "index-rates.json"
-        threads = embedding_threads(core.settings.embed_threads)
-        return CodeIndexer(database.pool, core.embedder, rates, embed_threads=threads)
+        return CodeIndexer(database.pool, core.embedder, core.settings.data_dir / "index-rates.json")
 
     return await core.service("code_indexer", build)
 

@@ -67,8 +67,7 @@ class IndexRun:
     machine: MachineRates = field(default_factory=MachineRates)
     """What earlier runs measured on this machine (this run's figures are added when it ends)."""
     rates: IndexRates = field(default_factory=IndexRates)
-    """The machine's rates scaled to the CPU share this run can expect (measured when it has work)."""
-    embed_threads: int = 1
+    """The machine's rates at the CPU share its recent runs got."""
     measured: RunMeasurement = field(default_factory=RunMeasurement)
     finished: anyio.Event = field(default_factory=anyio.Event)
     _changed: anyio.Event = field(default_factory=anyio.Event)
@@ -117,14 +116,11 @@ class CodeIndexer:
         pool: AsyncConnectionPool,
         embedder: EmbedderFactory,
         rates_path: Path | None = None,
-        embed_threads: int = 1,
     ) -> None:
         self.pool = pool
         self.embedder = embedder
         self.rates_path = rates_path
         """Where this machine's measured index rates are kept (None: defaults, nothing learned)."""
-        self.embed_threads = embed_threads
-        """The embedder's intra-op threads: how many CPUs embedding can use."""
         self.runs: dict[Path, IndexRun] = {}
 
     def running(self, root: Path) -> IndexRun | None:
@@ -137,9 +133,7 @@ class CodeIndexer:
         if current is not None:
             return current, False
         machine = load_rates(self.rates_path)
-        run = IndexRun(
-            root=root, force=force, machine=machine, rates=machine.at(None), embed_threads=self.embed_threads
-        )
+        run = IndexRun(root=root, force=force, machine=machine, rates=machine.at())
         self.runs[root] = run
         return run, True
 
