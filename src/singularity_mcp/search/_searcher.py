@@ -273,7 +273,7 @@ async def _lexical(pool: AsyncConnectionPool, scope: Scope, terms: list[Term], l
         "FROM (SELECT v.lexeme, cardinality(array_positions(v.weights, 'D')) AS tf,"
         "             ('A' = ANY(v.weights))::int AS a, ('B' = ANY(v.weights))::int AS b,"
         "             'C' = ANY(v.weights) AS c"
-        "      FROM unnest(l.lexemes) v) u "
+        "      FROM unnest(l.lexemes) v WHERE v.lexeme = ANY(%(lexemes)s::text[])) u "
         "JOIN unnest(%(lexemes)s::text[], %(idfs)s::float8[], %(wholes)s::int[]) AS t(lexeme, idf, whole)"
         "  ON t.lexeme = u.lexeme"
     )
