@@ -22,9 +22,10 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import numpy as np
@@ -37,6 +38,9 @@ from corpus import HALVES, LANGUAGES, Unit, build_corpus
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.search._files import embedding_text
+
+if TYPE_CHECKING:
+    from singularity_mcp.search._searcher import Scope
 
 REPO = Path(__file__).resolve().parents[2]
 K = 10
@@ -139,6 +143,21 @@ async def lexemes(pool, texts: list[str]) -> list[list[str]]:
             )
             out.append([lex for lex, n in await cur.fetchall() for _ in range(n or 1)])
     return out
+
+
+@asynccontextmanager
+async def open_index(work: Path, half: str) -> AsyncIterator[tuple[Core, Scope, list[Unit], list[Unit]]]:
+    """The index bench.py built under `work` (no re-index): (core, the corpus root's scope, every unit,
+    the queries of `half`). For the offline diagnostics (lists.py, diagnose.py)."""
+    from singularity_mcp.search._searcher import resolve_scope
+
+    root, units = build_corpus(work)
+    queries = [u for u in units if u.query and u.half == half]
+    model_dir = Path.home() / ".cache" / "singularity-mcp-test" / "models"
+    settings = Settings(data_dir=work / "data", model_dir=model_dir, database_url=None)
+    async with asynccontextmanager(Core(settings).run)() as core:
+        scope = await resolve_scope((await core.database()).pool, root.resolve(), None)
+        yield core, scope, units, queries
 
 
 def bm25_ranked(documents: list[list[str]], queries: list[list[str]]) -> list[list[int]]:

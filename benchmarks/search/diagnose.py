@@ -16,18 +16,15 @@ import pickle
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import POOL, K, bm25_ranked, lexemes, score, unit_vectors
-from corpus import LANGUAGES, Unit, build_corpus
+from bench import POOL, K, bm25_ranked, lexemes, open_index, score, unit_vectors
+from corpus import LANGUAGES, Unit
 
-from singularity_mcp.config import Settings
-from singularity_mcp.core import Core
 from singularity_mcp.search import _searcher
 
 Hit = tuple[str, int, int]
@@ -54,13 +51,8 @@ async def collect(work: Path, half: str) -> dict:
     if cache.exists():
         with cache.open("rb") as f:
             return pickle.load(f)
-    root, units = build_corpus(work)
-    queries = [u for u in units if u.query and u.half == half]
-    model_dir = Path.home() / ".cache" / "singularity-mcp-test" / "models"
-    settings = Settings(data_dir=work / "data", model_dir=model_dir, database_url=None)
-    async with asynccontextmanager(Core(settings).run)() as core:
+    async with open_index(work, half) as (core, scope, units, queries):
         pool = (await core.database()).pool
-        scope = await _searcher.resolve_scope(pool, root.resolve(), None)
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT c.id, c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.file_id, c.embedding, "

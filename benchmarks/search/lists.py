@@ -15,18 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import K, score
-from corpus import LANGUAGES, Unit, build_corpus
+from bench import K, open_index, score
+from corpus import LANGUAGES, Unit
 
-from singularity_mcp.config import Settings
-from singularity_mcp.core import Core
 from singularity_mcp.search import _searcher
 
 Chunk = tuple[int, str, int, int, str | None, str, int]  # id, path, start, end, symbol, kind, file id
@@ -74,13 +71,8 @@ def dedupe(chunks: dict[int, Chunk], ids: Sequence[int]) -> list[int]:
 
 
 async def collect(work: Path, half: str) -> tuple[list[Unit], dict[int, Chunk], dict[str, list]]:
-    root, units = build_corpus(work)
-    queries = [u for u in units if u.query and u.half == half]
-    model_dir = Path.home() / ".cache" / "singularity-mcp-test" / "models"
-    settings = Settings(data_dir=work / "data", model_dir=model_dir, database_url=None)
-    async with asynccontextmanager(Core(settings).run)() as core:
+    async with open_index(work, half) as (core, scope, _, queries):
         pool = (await core.database()).pool
-        scope = await _searcher.resolve_scope(pool, root.resolve(), None)
         async with pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT id, rel_path, start_line, end_line, symbol, kind, file_id, embedding FROM code_chunks "

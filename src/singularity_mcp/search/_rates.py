@@ -122,9 +122,10 @@ class MachineRates:
     def at(self, cpu: CpuNow | None = None) -> IndexRates:
         """Wall-clock rates for a run that gets the CPU shares recent runs got (or, given `cpu`, the share
         measured there; with neither, an idle machine with `DEFAULT_CORES` cores)."""
+        got = self.median("embed_share", 0.0) or None  # None: no run measured its share yet
         if cpu is None:
             serial = min(1.0, self.median("parse_share", 1.0))
-            embed = self.median("embed_share", DEFAULT_CORES)
+            embed = got or DEFAULT_CORES
         else:
             serial, embed = cpu.serial_share(), cpu.embed_share()
         return IndexRates(
@@ -134,7 +135,7 @@ class MachineRates:
             model_load_s=self.median("model_load_cpu_s", DEFAULT_MODEL_LOAD_CPU_S) / serial,
             measured_runs=self.measured_runs,
             cpu=cpu,
-            embed_share=embed if cpu is None and self.measured_runs else None,
+            embed_share=got if cpu is None else None,
         )
 
     def learn(self, run: RunMeasurement) -> MachineRates:
