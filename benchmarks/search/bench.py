@@ -14,10 +14,13 @@ vectors are cached under --work.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the server runs (singularity_mcp/__init__.py)
+
 import argparse
 import hashlib
 import json
-import os
 import random
 import shutil
 import sys

@@ -11,7 +11,7 @@ from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
 from singularity_mcp.errors import NotIndexed
 from singularity_mcp.search import index_repository, remove_root, search_code
-from singularity_mcp.search._lexical import identifier_words, path_text
+from singularity_mcp.search._lexical import COMPOUND, identifier_words, path_text
 from singularity_mcp.search._searcher import RRF_K, Candidate, collapse, fuse
 from singularity_mcp.search._walk import walk_root
 from tests.search.conftest import write_repo
@@ -169,7 +169,7 @@ async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
     by a search) reloads it."""
     import numpy as np
 
-    from singularity_mcp.search import _searcher, _vectors
+    from singularity_mcp.search import _memory, _searcher
 
     database = await core.database()
     pool = database.pool
@@ -191,19 +191,37 @@ async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
         v = np.asarray(stored.to_numpy(), dtype=np.float32)  # type: ignore[attr-defined]
         return float(v @ vector / np.linalg.norm(v))
 
-    scored = {r[0]: cosine(r[1]) + _vectors.NAME_WEIGHT * cosine(r[2]) for r in rows}
+    scored = {r[0]: cosine(r[1]) + _memory.NAME_WEIGHT * cosine(r[2]) for r in rows}
     exact = sorted(scored, key=lambda i: (-scored[i], i))
-    generations = {next(iter(scope.roots)): generation}
-    assert await _vectors.nearest(pool, scope, generations, vector, 5) == exact[:5]
+    held = await _memory.copies(pool, {next(iter(scope.roots)): generation}, 100)
+
+    def nearest(scope: _searcher.Scope, limit: int) -> list[_searcher.Candidate]:
+        return [_searcher.remembered(held[h.root_id], h) for h in _memory.nearest(held, scope, vector, limit)]
+
+    assert [c.id for c in nearest(scope, 5)] == exact[:5]
+    async with pool.connection() as conn:  # a remembered hit is the chunk's row as the database has it
+        cur = await conn.execute(
+            "SELECT c.rel_path, c.start_line, c.end_line, c.symbol, c.kind, c.language, c.content, f.size, "
+            "f.mtime_ns FROM code_chunks c JOIN code_files f ON f.id = c.file_id WHERE c.id = %s",
+            (exact[0],),
+        )
+        stored = await cur.fetchone()
+    first = nearest(scope, 1)[0]
+    assert (
+        first.rel_path,
+        first.start_line,
+        first.end_line,
+        first.symbol,
+        first.kind,
+        first.language,
+    ) == stored[:6]
+    assert (first.content, first.size, first.mtime_ns) == (stored[6][:100], stored[7], stored[8])
     go_only = await _searcher.resolve_scope(pool, root, "go")
-    ids = await _vectors.nearest(pool, go_only, generations, vector, 50)
-    assert ids and len(ids) < len(exact)
-    assert {c.language for c in await _searcher._chunks(pool, ids)} == {"go"}
+    hits = nearest(go_only, 50)
+    assert hits and len(hits) < len(exact)
+    assert {c.language for c in hits} == {"go"}
     sub = await _searcher.resolve_scope(pool, root / "billing", None)
-    assert {
-        c.rel_path.split("/")[0]
-        for c in await _searcher._chunks(pool, await _vectors.nearest(pool, sub, generations, vector, 50))
-    } == {"billing"}
+    assert {c.rel_path.split("/")[0] for c in nearest(sub, 50)} == {"billing"}
 
     (root / "server" / "health.go").write_text(
         "package server\n\nfunc ExponentialRetryLoop(fn func() error) error {\n\treturn fn()\n}\n"
@@ -214,8 +232,8 @@ async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
         cur = await conn.execute("SELECT generation FROM code_roots WHERE path = %s", (str(root),))
         (moved,) = await cur.fetchone()
     assert moved > generation
-    held = _vectors._CACHES[pool].roots[next(iter(scope.roots))]
-    assert held.generation == moved and held.names is not None  # the search went through the reloaded copy
+    held = _memory._CACHES[pool].roots[next(iter(scope.roots))]
+    assert held.generation == moved and held.named  # the search went through the reloaded copy
 
     # An index from before name vectors (sql/0011): code vectors alone until the next run fills the names
     # in, without embedding any code again.
@@ -227,10 +245,53 @@ async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
             "UPDATE code_roots SET generation = generation + 1 WHERE id = ANY(%s)", (list(scope.roots),)
         )
     await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
-    assert _vectors._CACHES[pool].roots[next(iter(scope.roots))].names is None
+    assert not _memory._CACHES[pool].roots[next(iter(scope.roots))].named
     rerun = await index_repository(pool, root, core.embedder)
     assert rerun.vectors_filled == 0
     await search_code(pool, core.embedder, "retry a failing call with a growing wait", path=root)
-    assert _vectors._CACHES[pool].roots[next(iter(scope.roots))].names is not None
+    assert _memory._CACHES[pool].roots[next(iter(scope.roots))].named
     await remove_root(pool, root)
-    assert next(iter(scope.roots)) not in _vectors._CACHES[pool].roots
+    assert next(iter(scope.roots)) not in _memory._CACHES[pool].roots
+
+
+@pytest.mark.anyio
+async def test_keyword_side_from_memory_scores_as_the_sql_statement(core: Core, tmp_path: Path) -> None:
+    """The keyword list from a root's postings in memory is the SQL statement's: the same chunks in the
+    same order with the same scores and exact-name strengths, whole or filtered by language or folder
+    (the fixture is smaller than the SQL first stage, so both score every matching chunk)."""
+    from singularity_mcp.search import _memory, _searcher
+
+    database = await core.database()
+    pool = database.pool
+    root = write_repo(tmp_path / "keywords").resolve()
+    await index_repository(pool, root, core.embedder)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT id, generation FROM code_roots WHERE path = %s", (str(root),))
+        (root_id, generation) = await cur.fetchone()
+    held = await _memory.copies(pool, {root_id: generation}, 100)
+    scopes = [
+        await _searcher.resolve_scope(pool, root, None),
+        await _searcher.resolve_scope(pool, root, "python"),
+        await _searcher.resolve_scope(pool, root / "billing", None),
+    ]
+    queries = [
+        "compute_shipping_cost for an express parcel", "ParcelTracker depot scan", "parse the query string",
+        "invoice total with sales tax", "health handler for the load balancer", "rotate slides", "tax",
+    ]  # fmt: skip
+    compared = 0
+    for scope in scopes:
+        for query in queries:
+            terms = await _searcher._query_terms(pool, scope, query)
+            from_sql = await _searcher._lexical(pool, scope, terms, 50)
+            from_memory = _memory.keyword(held, scope, terms, 50)
+            assert [c.id for c in from_sql] == [
+                _searcher.remembered(held[h.root_id], h).id for h in from_memory
+            ]
+            assert [c.score for c in from_sql] == pytest.approx([h.score for h in from_memory])
+            assert [c.exact for c in from_sql] == [h.exact for h in from_memory]
+            compared += len(from_sql)
+    assert compared > 20
+    exact = _memory.keyword(held, scopes[0], await _searcher._query_terms(pool, scopes[0], queries[0]), 5)
+    assert _searcher.remembered(held[exact[0].root_id], exact[0]).symbol == "compute_shipping_cost"
+    assert exact[0].exact == COMPOUND
+    await remove_root(pool, root)

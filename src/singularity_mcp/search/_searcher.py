@@ -1,4 +1,6 @@
-"""Hybrid code search: lexical (PostgreSQL full-text, IDF-weighted) + dense (pgvector HNSW), fused with RRF.
+"""Hybrid code search: keyword (BM25 over identifier-aware words, `_keyword`) + dense (the chunks' vectors),
+fused with RRF. A root whose vectors are all there is searched from its copy in memory (`_memory`); a root
+still being indexed, or a very large scope, through PostgreSQL (full-text GIN lookups, pgvector HNSW).
 
 Before answering, the files of the hits are stat'ed: a changed file is re-indexed and the search re-run,
 a deleted one is dropped from the index, so results never show code that is no longer there.
@@ -6,7 +8,6 @@ a deleted one is dropped from the index, so results never show code that is no l
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
@@ -23,9 +24,10 @@ import anyio.to_thread
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import InvalidInput, NotIndexed, check_text, quoted
 from singularity_mcp.paths import AllowedRoots
-from singularity_mcp.search import _store, _vectors
+from singularity_mcp.search import _keyword, _memory, _store
 from singularity_mcp.search._files import prepare_file
 from singularity_mcp.search._indexer import EmbedderFactory, embed_rows
+from singularity_mcp.search._keyword import Term, choose_terms
 from singularity_mcp.search._lexical import CAPITALISED, COMPOUND, lexical_text, whole_identifiers
 from singularity_mcp.search.models import MAX_QUERY_CHARS, CodeHit, SearchResult
 
@@ -50,7 +52,6 @@ DECLARATION_KINDS = frozenset({"type", "interface", "struct", "enum", "module"})
 DECLARATION_WEIGHT = 0.6
 SNIPPET_CHARS = 1200
 SNIPPET_LINES = 40
-MAX_TERMS = 12
 # Code vectors of a general sentence model crowd together: at pgvector's default ef_search (40) the HNSW
 # top 10 missed most of the exact top 10 on the benchmark (dense MRR@10 0.27 vs 0.45 for JavaScript);
 # 400 recovers it (0.45) at a few milliseconds.
@@ -58,17 +59,7 @@ HNSW_EF_SEARCH = 400
 # Candidates ranked by summed IDF before the full lexical score. 120 ranks as well as 400 did on the dev
 # half (MRR@10 0.494 vs 0.495, 480 queries) at about half the keyword SQL time (p50 8.6 vs 15.2 ms).
 FIRST_STAGE = 120
-COMMON_TERM_SHARE = 0.4  # terms in more than this share of chunks carry little signal; dropped
-SMALL_CORPUS = 200  # ... unless the searched chunks are this few
-LEXICAL_ROW_BUDGET = 20_000  # rarest terms first, until their chunks add up to this many
-SYMBOL_WEIGHT = 1.0  # extra weight of a term found in a definition's name (tsvector weight A)
-PATH_WEIGHT = 0.3  # ... in the file path (weight B)
-EXACT_WEIGHT = 2.0  # ... when a whole query identifier is a definition's exact name (weight C)
 EXACT_FIRST = COMPOUND  # exact-name hits of at least this strength go first
-BM25_K1 = 1.2
-BM25_B = 0.75
-AVERAGE_WORDS = 40.0  # typical distinct words of a chunk (BM25's average length)
-_LEXEME = re.compile(r"^[a-z0-9]+$")
 
 # A hit shows at most SNIPPET_CHARS of its chunk: read no more than that (and one more, to know it was cut).
 _COLUMNS = (
@@ -193,17 +184,6 @@ def scope_sql(scope: Scope, params: list, alias: str = "c") -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A query lexeme: its IDF over the searched roots and, when it is a whole identifier of the query,
-    its strength (COMPOUND, CAPITALISED; 0 otherwise): a definition with exactly that name is the
-    strongest evidence there is."""
-
-    lexeme: str
-    idf: float
-    whole: int
-
-
 async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> list[Term]:
     """The query's lexemes with their IDF over the scope's roots, rarest first; very common ones dropped."""
     words = lexical_text(query)
@@ -229,24 +209,7 @@ async def _query_terms(pool: AsyncConnectionPool, scope: Scope, query: str) -> l
             ),
         )
         rows = await cur.fetchall()
-    total = max((r[2] for r in rows), default=0)
-    terms = []
-    for lexeme, ndoc, _, whole in rows:
-        if ndoc == 0 or not _LEXEME.match(lexeme):
-            continue
-        idf = math.log(1 + (total - ndoc + 0.5) / (ndoc + 0.5))
-        terms.append((Term(lexeme, idf, whole), ndoc))
-    terms.sort(key=lambda t: -t[0].idf)  # rarest first
-    if total >= SMALL_CORPUS:
-        terms = [t for t in terms if t[1] <= COMMON_TERM_SHARE * total]
-    chosen: list[Term] = []
-    visited = 0
-    for term, ndoc in terms[:MAX_TERMS]:  # bound the rows the GIN lookups visit
-        if chosen and visited + ndoc > LEXICAL_ROW_BUDGET:
-            break
-        chosen.append(term)
-        visited += ndoc
-    return chosen
+    return choose_terms([(r[0], r[1], r[3]) for r in rows], max((r[2] for r in rows), default=0))
 
 
 async def _lexical(pool: AsyncConnectionPool, scope: Scope, terms: list[Term], limit: int) -> list[Candidate]:
@@ -278,9 +241,9 @@ async def _lexical(pool: AsyncConnectionPool, scope: Scope, terms: list[Term], l
         "  ON t.lexeme = u.lexeme"
     )
     values = {
-        "k1": BM25_K1, "b": BM25_B, "avg": AVERAGE_WORDS, "name": SYMBOL_WEIGHT, "path": PATH_WEIGHT,
-        "exact": EXACT_WEIGHT, "lexemes": [t.lexeme for t in terms], "idfs": [t.idf for t in terms],
-        "wholes": [t.whole for t in terms],
+        "k1": _keyword.BM25_K1, "b": _keyword.BM25_B, "avg": _keyword.AVERAGE_WORDS,
+        "name": _keyword.SYMBOL_WEIGHT, "path": _keyword.PATH_WEIGHT, "exact": _keyword.EXACT_WEIGHT,
+        "lexemes": [t.lexeme for t in terms], "idfs": [t.idf for t in terms], "wholes": [t.whole for t in terms],
     }  # fmt: skip
     sql = (
         f"WITH first AS ({lookup}) "
@@ -317,18 +280,15 @@ async def _dense(pool: AsyncConnectionPool, scope: Scope, vector: np.ndarray, li
         return [Candidate(*row) for row in await cur.fetchall()]
 
 
-async def _chunks(pool: AsyncConnectionPool, ids: list[int]) -> list[Candidate]:
-    """The chunks `ids` as candidates, in that order (ids no longer in the index are left out)."""
-    if not ids:
-        return []
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            f"SELECT {_COLUMNS}, f.size, f.mtime_ns FROM code_chunks c JOIN code_files f ON f.id = c.file_id "
-            "WHERE c.id = ANY(%s)",
-            (ids,),
-        )
-        found = {row[0]: Candidate(*row) for row in await cur.fetchall()}
-    return [found[i] for i in ids if i in found]
+def remembered(copy: _memory.RootCopy, hit: _memory.Hit) -> Candidate:
+    """A hit from a root's copy in memory as a candidate."""
+    row = hit.row
+    return Candidate(
+        int(copy.ids[row]), hit.root_id, int(copy.file_ids[row]), copy.rel_paths[row],
+        int(copy.lines[row, 0]), int(copy.lines[row, 1]), copy.symbols[row], str(copy.kinds[row]),
+        str(copy.languages[row]) or None, copy.snippets[row], int(copy.files[row, 0]),
+        int(copy.files[row, 1]), hit.score, hit.exact,
+    )  # fmt: skip
 
 
 def fuse(
@@ -532,17 +492,17 @@ async def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
 async def _search_once(
     pool: AsyncConnectionPool, embedder_factory: EmbedderFactory, scope: Scope, query: str, top_k: int
 ) -> tuple[list[Candidate], float | None]:
+    """One search: the query's terms, the roots' counts and the query's vector concurrently; then both
+    lists from the roots' copies in memory when every vector is there, else through PostgreSQL."""
     limit = max(50, 3 * top_k)
-    lexical: list[Candidate] = []
-    dense: list[Candidate] = []
-    total = 0
-    pending = 0
+    terms: list[Term] = []
+    vector: np.ndarray | None = None
+    total = pending = 0
     generations: dict[int, int] = {}
 
-    async def run_lexical() -> None:
-        nonlocal lexical
+    async def query_terms() -> None:
+        nonlocal terms
         terms = await _query_terms(pool, scope, query)
-        lexical = await _lexical(pool, scope, terms, limit)
 
     async def count() -> None:
         nonlocal total, pending, generations
@@ -557,29 +517,39 @@ async def _search_once(
             total, pending, root_ids, counters = await one_row(cur)
             generations = dict(zip(root_ids, counters, strict=True))
 
+    async def query_vector() -> None:
+        nonlocal vector
+        vector = await _query_vector(await embedder_factory(), query)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(query_terms)
+        tg.start_soon(count)
+        if _QUERY_VECTORS:  # the model is loaded: its forward pass overlaps the statistics
+            tg.start_soon(query_vector)
+    coverage = None if not total else max(0.0, 1.0 - pending / total)
+    embedded = not total or pending < total  # nothing embedded yet: no model load on the query path
+    if vector is None and embedded:
+        await query_vector()
+    if vector is not None and pending == 0 and total <= _memory.MAX_CACHED_CHUNKS:
+        held = await _memory.copies(pool, generations, SNIPPET_CHARS + 1)
+        lists = [_memory.keyword(held, scope, terms, limit), _memory.nearest(held, scope, vector, limit)]
+        found = [[remembered(held[h.root_id], h) for h in hits] for hits in lists]
+        return collapse(promote_exact(fuse(found, weights=(LEXICAL_WEIGHT, 1.0))))[: top_k * 2], coverage
+    lexical: list[Candidate] = []
+    dense: list[Candidate] = []
+
+    async def run_lexical() -> None:
+        nonlocal lexical
+        lexical = await _lexical(pool, scope, terms, limit)
+
     async def run_dense() -> None:
         nonlocal dense
-        vector = None
-        if _QUERY_VECTORS:  # the model is loaded: its forward pass overlaps the coverage count
-            embedder = await embedder_factory()
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(count)
-                vector = await _query_vector(embedder, query)
-        else:
-            await count()
-        if total and pending >= total:
-            return  # nothing embedded yet: lexical only, and no model load on the query path
-        if vector is None:
-            vector = await _query_vector(await embedder_factory(), query)
-        if pending == 0 and total <= _vectors.MAX_CACHED_CHUNKS:  # every vector there: exact, from memory
-            dense = await _chunks(pool, await _vectors.nearest(pool, scope, generations, vector, limit))
-        else:
+        if vector is not None and embedded:
             dense = await _dense(pool, scope, vector, limit)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_lexical)
         tg.start_soon(run_dense)
-    coverage = None if not total else max(0.0, 1.0 - pending / total)
     fused = fuse([lexical, dense], weights=(LEXICAL_WEIGHT, 1.0)) if dense else lexical
     if not dense:
         for rank, c in enumerate(fused, start=1):

@@ -9,7 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from singularity_mcp._rows import one_row
 from singularity_mcp.errors import NotIndexed
 from singularity_mcp.paths import AllowedRoots
-from singularity_mcp.search import _vectors
+from singularity_mcp.search import _memory
 from singularity_mcp.search._indexer import CodeIndexer
 from singularity_mcp.search.models import IndexProgress, IndexStatus, RootStatus
 
@@ -110,5 +110,5 @@ async def remove_root(pool: AsyncConnectionPool, path: Path) -> int:
                 f"{path} is not indexed; index_status lists the indexed folders",
                 cli=f"{path} is not indexed, so there is nothing to remove",
             )
-    _vectors.forget(pool, {removed[0]})
+    _memory.forget(pool, {removed[0]})
     return files
