@@ -41,6 +41,10 @@ _MASKS_KEPT = 16  # sub-folder masks remembered per root
 NAME, PATH, EXACT = 1, 2, 4  # a posting's flags: the term is in a definition's name, the path, an exact name
 
 
+# (id, root id, file id, path, start line, end line, symbol, kind, language, content head, size, mtime_ns)
+ChunkRow = tuple[int, int, int, str, int, int, str | None, str, str | None, str, int, int]
+
+
 @dataclass(slots=True)
 class Postings:
     """Per lexeme, the rows of the chunks holding it (CSR: `rows[starts[t]:starts[t + 1]]` for term t),
@@ -65,14 +69,12 @@ class RootCopy:
     vectors: np.ndarray  # float32: unit code vector + NAME_WEIGHT * unit name vector, one row a chunk
     named: bool  # whether the rows hold the name vectors (every chunk has one)
     postings: Postings
-    file_ids: np.ndarray  # int64
-    symbols: list[str | None]
+    # Per row, the chunk as a search answers it: (id, root id, file id, path, start line, end line, symbol,
+    # kind, language, the head of its content, its file's size and mtime_ns when read, to catch edits).
+    chunks: list[ChunkRow]
     rel_paths: list[str]
     languages: np.ndarray  # str ('' for none)
     kinds: np.ndarray  # str
-    lines: np.ndarray  # int64, (start, end) per row
-    snippets: list[str]  # the head of each chunk's content, as much as a hit shows (SNIPPET_CHARS + 1)
-    files: np.ndarray  # int64, (size, mtime_ns) of each row's file when it was read, to catch edits
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # sub-folder prefix -> rows under it
 
     def under(self, prefix: str) -> np.ndarray:
@@ -159,14 +161,13 @@ async def _load(pool: AsyncConnectionPool, root_id: int, generation: int, snippe
         vectors=vectors,
         named=named,
         postings=_postings(ids, np.fromiter((r[8] for r in rows), np.float64, len(rows)), postings),
-        file_ids=np.fromiter((r[1] for r in rows), np.int64, len(rows)),
-        symbols=[r[5] for r in rows],
+        chunks=[
+            (r[0], root_id, r[1], r[2], r[9], r[10], r[5], r[4], r[3] or None, r[11], r[12], r[13])
+            for r in rows
+        ],
         rel_paths=[r[2] for r in rows],
         languages=np.array([r[3] for r in rows], dtype=object),
         kinds=np.array([r[4] for r in rows], dtype=object),
-        lines=np.array([(r[9], r[10]) for r in rows], dtype=np.int64).reshape(len(rows), 2),
-        snippets=[r[11] for r in rows],
-        files=np.array([(r[12], r[13]) for r in rows], dtype=np.int64).reshape(len(rows), 2),
     )
 
 

@@ -282,13 +282,7 @@ async def _dense(pool: AsyncConnectionPool, scope: Scope, vector: np.ndarray, li
 
 def remembered(copy: _memory.RootCopy, hit: _memory.Hit) -> Candidate:
     """A hit from a root's copy in memory as a candidate."""
-    row = hit.row
-    return Candidate(
-        int(copy.ids[row]), hit.root_id, int(copy.file_ids[row]), copy.rel_paths[row],
-        int(copy.lines[row, 0]), int(copy.lines[row, 1]), copy.symbols[row], str(copy.kinds[row]),
-        str(copy.languages[row]) or None, copy.snippets[row], int(copy.files[row, 0]),
-        int(copy.files[row, 1]), hit.score, hit.exact,
-    )  # fmt: skip
+    return Candidate(*copy.chunks[hit.row], hit.score, hit.exact)
 
 
 def fuse(
