@@ -259,6 +259,8 @@ async def test_keyword_side_from_memory_scores_as_the_sql_statement(core: Core, 
     """The keyword list from a root's postings in memory is the SQL statement's: the same chunks in the
     same order with the same scores and exact-name strengths, whole or filtered by language or folder
     (the fixture is smaller than the SQL first stage, so both score every matching chunk)."""
+    import numpy as np
+
     from singularity_mcp.search import _memory, _searcher
 
     database = await core.database()
@@ -279,19 +281,57 @@ async def test_keyword_side_from_memory_scores_as_the_sql_statement(core: Core, 
         "invoice total with sales tax", "health handler for the load balancer", "rotate slides", "tax",
     ]  # fmt: skip
     compared = 0
-    for scope in scopes:
-        for query in queries:
-            terms = await _searcher._query_terms(pool, scope, query)
-            from_sql = await _searcher._lexical(pool, scope, terms, 50)
-            from_memory = _memory.keyword(held, scope, terms, 50)
-            assert [c.id for c in from_sql] == [
-                _searcher.remembered(held[h.root_id], h).id for h in from_memory
-            ]
-            assert [c.score for c in from_sql] == pytest.approx([h.score for h in from_memory])
-            assert [c.exact for c in from_sql] == [h.exact for h in from_memory]
-            compared += len(from_sql)
+
+    async def compare(held: dict[int, _memory.RootCopy]) -> None:
+        nonlocal compared
+        for scope in scopes:
+            for query in queries:
+                terms = await _searcher._query_terms(pool, scope, query)
+                from_sql = await _searcher._lexical(pool, scope, terms, 50)
+                from_memory = _memory.keyword(held, scope, terms, 50)
+                assert [c.id for c in from_sql] == [
+                    _searcher.remembered(held[h.root_id], h).id for h in from_memory
+                ]
+                assert [c.score for c in from_sql] == pytest.approx([h.score for h in from_memory])
+                assert [c.exact for c in from_sql] == [h.exact for h in from_memory]
+                compared += len(from_sql)
+
+    await compare(held)
     assert compared > 20
     exact = _memory.keyword(held, scopes[0], await _searcher._query_terms(pool, scopes[0], queries[0]), 5)
     assert _searcher.remembered(held[exact[0].root_id], exact[0]).symbol == "compute_shipping_cost"
     assert exact[0].exact == COMPOUND
+
+    # An edit (a search re-reads the changed file) and a new file (re-indexed): the next copy carries the
+    # unchanged rows over and reads the rest, and is what a copy read from scratch would be.
+    (root / "billing" / "invoice.py").write_text(
+        "def invoice_total_with_tax(lines, tax_rate):\n    return sum(lines) * (1 + tax_rate)\n\n\n"
+        "def parcel_refund(parcel, reason):\n    return parcel.price if reason else 0\n"
+    )
+    (root / "billing" / "refunds.go").write_text(
+        "package billing\n\nfunc RefundParcel(id string) error {\n\treturn nil\n}\n"
+    )
+    await index_repository(pool, root, core.embedder)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT generation FROM code_roots WHERE id = %s", (root_id,))
+        (moved,) = await cur.fetchone()
+    carried = await _memory.copies(pool, {root_id: moved}, 100)
+    scratch = await _memory._load(pool, root_id, moved, 100, None)
+    again = carried[root_id]
+    assert again is not held[root_id] and again.ids.tolist() == scratch.ids.tolist()
+    assert again.chunks == scratch.chunks and again.digests == scratch.digests and again.named
+    assert np.allclose(again.vectors, scratch.vectors)
+    before = {c[0]: c for c in held[root_id].chunks}
+    assert sum(before.get(c[0]) is c for c in again.chunks) >= len(before) // 2  # carried, not read again
+    assert any(c[0] not in before and c[3] == "billing/refunds.go" for c in again.chunks)
+    assert again.postings.words.tolist() == scratch.postings.words.tolist()
+    for lexeme in scratch.postings.terms:
+        mine, theirs = again.postings.of(lexeme), scratch.postings.of(lexeme)
+        assert mine is not None and theirs is not None
+
+        def entries(p: _memory.Postings, span: slice) -> set:
+            return set(zip(p.rows[span].tolist(), p.tf[span].tolist(), p.flags[span].tolist(), strict=True))
+
+        assert entries(again.postings, mine) == entries(scratch.postings, theirs), lexeme
+    await compare(carried)
     await remove_root(pool, root)

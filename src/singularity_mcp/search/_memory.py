@@ -15,6 +15,7 @@ cosine of its code plus NAME_WEIGHT times the cosine of its name.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy as np
 from singularity_mcp.search import _keyword
 
 if TYPE_CHECKING:
+    from psycopg import AsyncConnection
     from psycopg_pool import AsyncConnectionPool
 
     from singularity_mcp.search._keyword import Term
@@ -56,6 +58,8 @@ class Postings:
     tf: np.ndarray  # float64
     flags: np.ndarray  # uint8
     words: np.ndarray  # float64, per row: the chunk's distinct words
+    # The same entries in row order (row, term, tf, flags as above), to carry a row over to the next copy
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
     def of(self, lexeme: str) -> slice | None:
         t = self.terms.get(lexeme)
@@ -72,6 +76,7 @@ class RootCopy:
     # Per row, the chunk as a search answers it: (id, root id, file id, path, start line, end line, symbol,
     # kind, language, the head of its content, its file's size and mtime_ns when read, to catch edits).
     chunks: list[ChunkRow]
+    digests: list[str]  # md5 of each row's two vectors: a row whose vectors changed is read again
     rel_paths: list[str]
     languages: np.ndarray  # str ('' for none)
     kinds: np.ndarray  # str
@@ -121,86 +126,177 @@ async def copies(
         for root_id, generation in generations.items():
             held = cache.roots.get(root_id)
             if held is None or held.generation != generation:
-                cache.roots[root_id] = await _load(pool, root_id, generation, snippet_chars)
+                cache.roots[root_id] = await _load(pool, root_id, generation, snippet_chars, held)
         return {root_id: cache.roots[root_id] for root_id in generations}
 
 
-async def _load(pool: AsyncConnectionPool, root_id: int, generation: int, snippet_chars: int) -> RootCopy:
+async def _load(
+    pool: AsyncConnectionPool, root_id: int, generation: int, snippet_chars: int, previous: RootCopy | None
+) -> RootCopy:
+    """A root's copy, in one snapshot. Rows of the `previous` copy whose chunk is still there with the same
+    vectors are carried over (a chunk's text never changes under its id; its file's size and mtime may,
+    and are read for every row); the other rows are read whole: vectors in their binary form
+    (`halfvec_send`), lexemes as tsvector text, parsed here. Reloading after an edit reads a few rows."""
+    known = {} if previous is None else {cid: row for row, cid in enumerate(previous.ids.tolist())}
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # chunks and postings agree
-        cur = conn.cursor(binary=True)  # vectors arrive as float16 bytes, not text to parse
-        await cur.execute(
-            "SELECT c.id, c.file_id, c.rel_path, coalesce(c.language, ''), c.kind, c.symbol, c.embedding, "
-            "       c.name_embedding, coalesce(length(l.lexemes), 0), c.start_line, c.end_line, "
-            "       left(c.content, %s), f.size, f.mtime_ns "
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # both statements agree
+        cur = await conn.cursor(binary=True).execute(
+            "SELECT c.id, f.size, f.mtime_ns, "
+            "       md5(halfvec_send(c.embedding) || coalesce(halfvec_send(c.name_embedding), '')) "
             "FROM code_chunks c JOIN code_files f ON f.id = c.file_id "
-            "LEFT JOIN code_chunk_lexemes l ON l.chunk_id = c.id "
             "WHERE c.root_id = %s AND c.embedding IS NOT NULL ORDER BY c.id",
-            (snippet_chars, root_id),
+            (root_id,),
         )
-        rows = await cur.fetchall()
-        await cur.execute(
-            "SELECT l.chunk_id, u.lexeme, cardinality(array_positions(u.weights, 'D')), "
-            "       ('A' = ANY(u.weights))::int * %s + ('B' = ANY(u.weights))::int * %s "
-            "       + ('C' = ANY(u.weights))::int * %s "
-            "FROM code_chunk_lexemes l CROSS JOIN LATERAL unnest(l.lexemes) u WHERE l.root_id = %s",
-            (NAME, PATH, EXACT, root_id),
-        )
-        postings = await cur.fetchall()
-    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    vectors = _unit_rows([r[6] for r in rows])
-    names = _unit_rows([r[7] for r in rows]) if rows and all(r[7] is not None for r in rows) else None
-    named = names is not None and names.shape == vectors.shape
-    if (
-        names is not None and named
-    ):  # cosines are linear: one product with the sum scores both (memory-bound: half the reads)
-        vectors += NAME_WEIGHT * names
+        current = await cur.fetchall()
+        carried = {}
+        if previous is not None:
+            for i, (chunk_id, _, _, digest) in enumerate(current):
+                row = known.get(chunk_id)
+                if row is not None and previous.digests[row] == digest:
+                    carried[i] = row
+        fresh = await _rows(conn, [r[0] for i, r in enumerate(current) if i not in carried], snippet_chars)
+        if carried and previous is not None and previous.named and not all(r[7] is not None for r in fresh):
+            # carried rows hold name vectors, some new one has none: every row is read again, code alone
+            carried, fresh = {}, await _rows(conn, [r[0] for r in current], snippet_chars)
+    return _assemble(root_id, generation, current, carried, fresh, previous)
+
+
+async def _rows(conn: AsyncConnection, ids: list[int], snippet_chars: int) -> list:
+    """The chunks `ids` whole, in id order."""
+    if not ids:
+        return []
+    cur = await conn.cursor(binary=True).execute(
+        "SELECT c.id, c.file_id, c.rel_path, coalesce(c.language, ''), c.kind, c.symbol, "
+        "       halfvec_send(c.embedding), halfvec_send(c.name_embedding), l.lexemes::text, "
+        "       c.start_line, c.end_line, left(c.content, %s) "
+        "FROM code_chunks c LEFT JOIN code_chunk_lexemes l ON l.chunk_id = c.id "
+        "WHERE c.id = ANY(%s) ORDER BY c.id",
+        (snippet_chars, ids),
+    )
+    return await cur.fetchall()
+
+
+def _assemble(
+    root_id: int,
+    generation: int,
+    current: list,
+    carried: dict[int, int],
+    fresh: list,
+    previous: RootCopy | None,
+) -> RootCopy:
+    """The copy of `current` (id, size, mtime_ns, digest) rows: row i from the previous copy's row
+    `carried[i]`, or else from `fresh` (whole rows, in id order)."""
+    n = len(current)
+    new_rows = np.array([i for i in range(n) if i not in carried], dtype=np.int64)
+    old_at = np.array(sorted(carried), dtype=np.int64)
+    old_rows = np.array([carried[i] for i in old_at], dtype=np.int64)
+    code = _unit_rows([r[6] for r in fresh])
+    # Every row has its name vector: the fresh ones say so themselves, the carried ones had it before.
+    named_fresh = all(r[7] is not None and len(r[7]) == len(r[6]) for r in fresh)
+    named = named_fresh and (previous is None or previous.named or not len(old_rows)) and n > 0
+    if named and fresh:  # cosines are linear: one product with the sum scores both (half the reads)
+        code += NAME_WEIGHT * _unit_rows([r[7] for r in fresh])
+    dims = code.shape[1] if fresh else previous.vectors.shape[1] if previous is not None else 1
+    vectors = np.empty((n, dims), dtype=np.float32)
+    vectors[new_rows] = code
+    chunks: list = [None] * n
+    rel_paths: list = [None] * n
+    languages = np.empty(n, dtype=object)
+    kinds = np.empty(n, dtype=object)
+    if previous is not None and len(old_rows):
+        vectors[old_at] = previous.vectors[old_rows]
+        languages[old_at] = previous.languages[old_rows]
+        kinds[old_at] = previous.kinds[old_rows]
+        for i, row in carried.items():
+            kept = previous.chunks[row]
+            size, mtime = current[i][1], current[i][2]
+            chunks[i] = kept if (kept[10], kept[11]) == (size, mtime) else (*kept[:10], size, mtime)
+            rel_paths[i] = kept[3]
+    for i, r in zip(new_rows.tolist(), fresh, strict=True):
+        chunks[i] = (r[0], root_id, r[1], r[2], r[9], r[10], r[5], r[4], r[3] or None, r[11], current[i][1],
+                     current[i][2])  # fmt: skip
+        rel_paths[i] = r[2]
+        languages[i], kinds[i] = r[3], r[4]
     return RootCopy(
         generation=generation,
-        ids=ids,
+        ids=np.fromiter((r[0] for r in current), np.int64, n),
         vectors=vectors,
         named=named,
-        postings=_postings(ids, np.fromiter((r[8] for r in rows), np.float64, len(rows)), postings),
-        chunks=[
-            (r[0], root_id, r[1], r[2], r[9], r[10], r[5], r[4], r[3] or None, r[11], r[12], r[13])
-            for r in rows
-        ],
-        rel_paths=[r[2] for r in rows],
-        languages=np.array([r[3] for r in rows], dtype=object),
-        kinds=np.array([r[4] for r in rows], dtype=object),
+        postings=_postings(n, new_rows, [r[8] for r in fresh], old_at, old_rows, previous),
+        chunks=chunks,
+        digests=[r[3] for r in current],
+        rel_paths=rel_paths,
+        languages=languages,
+        kinds=kinds,
     )
 
 
-def _postings(ids: np.ndarray, words: np.ndarray, found: list[tuple[int, str, int, int]]) -> Postings:
-    """CSR postings from (chunk id, lexeme, occurrences in the code, flags) rows; chunks not in `ids`
-    (none, inside one snapshot) are left out."""
-    n = len(found)
-    chunk_ids = np.fromiter((f[0] for f in found), np.int64, n)
-    terms: dict[str, int] = {}
-    term = np.fromiter((terms.setdefault(f[1], len(terms)) for f in found), np.int64, n)
-    tf = np.fromiter((f[2] for f in found), np.float64, n)
-    flags = np.fromiter((f[3] for f in found), np.uint8, n)
-    rows = np.searchsorted(ids, chunk_ids)
-    known = rows < len(ids)
-    known[known] = ids[rows[known]] == chunk_ids[known]
-    order = np.argsort(term[known], kind="stable")
-    term = term[known][order]
+_ENTRY = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")  # a tsvector's 'lexeme':1A,5,7B (no letter: D)
+
+
+def _postings(
+    n: int,
+    new_rows: np.ndarray,
+    tsvectors: list[str | None],
+    old_at: np.ndarray,
+    old_rows: np.ndarray,
+    previous: RootCopy | None,
+) -> Postings:
+    """CSR postings of `n` rows: the rows `new_rows` from their tsvectors (as text: per lexeme, its
+    occurrences in the code, positions of weight D printed without a letter, and its flags, a position
+    of weight A, B or C); the rows `old_at` carried over from the previous copy's rows `old_rows`."""
+    terms = dict(previous.postings.terms) if previous is not None else {}
+    lexemes: list[str] = []
+    positions: list[str] = []
+    words = np.zeros(n)
+    counts = np.zeros(len(tsvectors), dtype=np.int64)
+    for k, text in enumerate(tsvectors):
+        entries = _ENTRY.findall(text) if text else []
+        counts[k] = len(entries)
+        lexemes += [e[0].replace("''", "'") for e in entries]
+        positions += [e[1] for e in entries]
+    words[new_rows] = counts
+    counted = [(p.count("A"), p.count("B"), p.count("C"), p.count(",") + 1 if p else 0) for p in positions]
+    parts = [
+        (
+            np.repeat(new_rows, counts),
+            np.fromiter((terms.setdefault(x, len(terms)) for x in lexemes), np.int64, len(lexemes)),
+            np.fromiter((n - a - b - c for a, b, c, n in counted), np.float64, len(counted)),
+            np.fromiter(
+                ((NAME if a else 0) | (PATH if b else 0) | (EXACT if c else 0) for a, b, c, _ in counted),
+                np.uint8,
+                len(counted),
+            ),
+        )
+    ]
+    if previous is not None and len(old_rows):
+        words[old_at] = previous.postings.words[old_rows]
+        row_of, term_of, tf_of, flags_of = previous.postings.entries
+        moved = np.full(len(previous.chunks), -1, dtype=np.int64)
+        moved[old_rows] = old_at
+        keep = moved[row_of] >= 0
+        parts.append((moved[row_of[keep]], term_of[keep], tf_of[keep], flags_of[keep]))
+    rows, term, tf, flags = (np.concatenate(column) for column in zip(*parts, strict=True))
+    by_row = np.argsort(rows, kind="stable")
+    rows, term, tf, flags = rows[by_row], term[by_row], tf[by_row], flags[by_row]
+    order = np.argsort(term, kind="stable")
     return Postings(
         terms=terms,
-        starts=np.searchsorted(term, np.arange(len(terms) + 1)),
-        rows=rows[known][order].astype(np.int32),
-        tf=tf[known][order],
-        flags=flags[known][order],
+        starts=np.searchsorted(term[order], np.arange(len(terms) + 1)),
+        rows=rows[order].astype(np.int32),
+        tf=tf[order],
+        flags=flags[order],
         words=words,
+        entries=(rows, term, tf, flags),
     )
 
 
-def _unit_rows(vectors: list) -> np.ndarray:
-    """pgvector values as a float32 matrix with unit rows."""
-    dims = len(vectors[0].to_list()) if vectors else 1
-    matrix = np.empty((len(vectors), dims), dtype=np.float32)
-    for i, vector in enumerate(vectors):
-        matrix[i] = vector.to_numpy()
+def _unit_rows(blobs: list[bytes]) -> np.ndarray:
+    """Vectors in pgvector's binary form (`halfvec_send`: int16 dimensions, int16 unused, then big-endian
+    float16 values) as a float32 matrix with unit rows."""
+    dims = int.from_bytes(blobs[0][:2], "big") if blobs else 1
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), 4 + 2 * dims)
+    matrix = raw[:, 4:].copy().view(">f2").astype(np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix /= np.where(norms > 0, norms, 1.0)
     return matrix
