@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from singularity_mcp.search._keyword import Term
     from singularity_mcp.search._searcher import Scope
 
-# float32 vectors (384 dimensions, two a chunk) and ~60 postings a chunk: ~150 MB at most, per process
+# ~3.2 KB a chunk (the float32 vector sum 1.5 KB, the snippet up to 1.2 KB, ~24 postings, the row): 27 MB
+# for the search benchmark's 8,566 chunks (tracemalloc), ~130 MB at most per process.
 MAX_CACHED_CHUNKS = 40_000
 # A chunk's score is the cosine of its code's vector plus this times the cosine of its name's (in words,
 # `_files.name_text`). Dev half of benchmarks/search (480 queries, with the declaration prior): MRR@10
@@ -55,7 +56,7 @@ class Postings:
     terms: dict[str, int]
     starts: np.ndarray  # int64, len(terms) + 1
     rows: np.ndarray  # int32
-    tf: np.ndarray  # float64
+    tf: np.ndarray  # uint16 (a tsvector keeps at most 256 positions of a lexeme)
     flags: np.ndarray  # uint8
     words: np.ndarray  # float64, per row: the chunk's distinct words
     # The same entries in row order (row, term, tf, flags as above), to carry a row over to the next copy
@@ -259,9 +260,9 @@ def _postings(
     counted = [(p.count("A"), p.count("B"), p.count("C"), p.count(",") + 1 if p else 0) for p in positions]
     parts = [
         (
-            np.repeat(new_rows, counts),
-            np.fromiter((terms.setdefault(x, len(terms)) for x in lexemes), np.int64, len(lexemes)),
-            np.fromiter((n - a - b - c for a, b, c, n in counted), np.float64, len(counted)),
+            np.repeat(new_rows, counts).astype(np.int32),
+            np.fromiter((terms.setdefault(x, len(terms)) for x in lexemes), np.int32, len(lexemes)),
+            np.fromiter((n - a - b - c for a, b, c, n in counted), np.uint16, len(counted)),  # <= 256
             np.fromiter(
                 ((NAME if a else 0) | (PATH if b else 0) | (EXACT if c else 0) for a, b, c, _ in counted),
                 np.uint8,
@@ -275,7 +276,7 @@ def _postings(
         moved = np.full(len(previous.chunks), -1, dtype=np.int64)
         moved[old_rows] = old_at
         keep = moved[row_of] >= 0
-        parts.append((moved[row_of[keep]], term_of[keep], tf_of[keep], flags_of[keep]))
+        parts.append((moved[row_of[keep]].astype(np.int32), term_of[keep], tf_of[keep], flags_of[keep]))
     rows, term, tf, flags = (np.concatenate(column) for column in zip(*parts, strict=True))
     by_row = np.argsort(rows, kind="stable")
     rows, term, tf, flags = rows[by_row], term[by_row], tf[by_row], flags[by_row]
@@ -283,7 +284,7 @@ def _postings(
     return Postings(
         terms=terms,
         starts=np.searchsorted(term[order], np.arange(len(terms) + 1)),
-        rows=rows[order].astype(np.int32),
+        rows=rows[order],
         tf=tf[order],
         flags=flags[order],
         words=words,
