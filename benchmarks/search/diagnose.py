@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import POOL, K, bm25_ranked, lexemes, open_index, score, unit_vectors
 from corpus import LANGUAGES, Unit
 
-from singularity_mcp.search import _searcher
+from singularity_mcp.search import _keyword, _searcher
 
 Hit = tuple[str, int, int]
 
@@ -76,7 +76,7 @@ async def collect(work: Path, half: str) -> dict:
         keyword, exact, keyword_scores = [], [], []
         for q in queries:
             terms = await _searcher._query_terms(pool, scope, q.query)
-            found = await _searcher._lexical(pool, scope, terms, _searcher.FIRST_STAGE)
+            found = await _searcher._lexical(pool, scope, terms, _keyword.FIRST_STAGE)
             keyword.append([c.id for c in found[:POOL]])
             keyword_scores.append({c.id: c.score for c in found})
             exact.append({c.id for c in found if c.exact >= _searcher.EXACT_FIRST})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -255,13 +256,15 @@ async def test_dense_side_from_memory_is_exact_filtered_and_follows_writes(
 
 
 @pytest.mark.anyio
-async def test_keyword_side_from_memory_scores_as_the_sql_statement(core: Core, tmp_path: Path) -> None:
+async def test_keyword_side_from_memory_scores_as_the_sql_statement(
+    core: Core, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The keyword list from a root's postings in memory is the SQL statement's: the same chunks in the
-    same order with the same scores and exact-name strengths, whole or filtered by language or folder
-    (the fixture is smaller than the SQL first stage, so both score every matching chunk)."""
+    same order with the same scores and exact-name strengths, whole or filtered by language or folder,
+    with a first stage wider than the fixture and one that keeps three chunks."""
     import numpy as np
 
-    from singularity_mcp.search import _memory, _searcher
+    from singularity_mcp.search import _keyword, _memory, _searcher
 
     database = await core.database()
     pool = database.pool
@@ -284,17 +287,18 @@ async def test_keyword_side_from_memory_scores_as_the_sql_statement(core: Core, 
 
     async def compare(held: dict[int, _memory.RootCopy]) -> None:
         nonlocal compared
-        for scope in scopes:
-            for query in queries:
-                terms = await _searcher._query_terms(pool, scope, query)
-                from_sql = await _searcher._lexical(pool, scope, terms, 50)
-                from_memory = _memory.keyword(held, scope, terms, 50)
-                assert [c.id for c in from_sql] == [
-                    _searcher.remembered(held[h.root_id], h).id for h in from_memory
-                ]
-                assert [c.score for c in from_sql] == pytest.approx([h.score for h in from_memory])
-                assert [c.exact for c in from_sql] == [h.exact for h in from_memory]
-                compared += len(from_sql)
+        for scope, query, first_stage in itertools.product(scopes, queries, (120, 3)):
+            monkeypatch.setattr(_keyword, "FIRST_STAGE", first_stage)
+            terms = await _searcher._query_terms(pool, scope, query)
+            from_sql = await _searcher._lexical(pool, scope, terms, 50)
+            from_memory = _memory.keyword(held, scope, terms, 50)
+            assert [c.id for c in from_sql] == [
+                _searcher.remembered(held[h.root_id], h).id for h in from_memory
+            ]
+            assert [c.score for c in from_sql] == pytest.approx([h.score for h in from_memory])
+            assert [c.exact for c in from_sql] == [h.exact for h in from_memory]
+            compared += len(from_sql)
+        monkeypatch.undo()
 
     await compare(held)
     assert compared > 20

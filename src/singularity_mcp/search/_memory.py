@@ -354,15 +354,17 @@ def nearest(held: dict[int, RootCopy], scope: Scope, vector: np.ndarray, limit: 
 
 
 def keyword(held: dict[int, RootCopy], scope: Scope, terms: list[Term], limit: int) -> list[Hit]:
-    """The `limit` chunks in `scope` with the best keyword score over `terms` (`_keyword`), best first;
-    every chunk holding a term is scored, and `exact` is the strength of the strongest whole query
-    identifier that is one of its definitions' exact names."""
+    """The `limit` chunks in `scope` with the best keyword score over `terms` (`_keyword`), best first,
+    ranked in two stages as the SQL statement ranks them: the FIRST_STAGE chunks with the highest summed
+    IDF of the terms they hold, then their full score. `exact` is the strength of the strongest whole
+    query identifier that is one of a hit's definitions' exact names."""
     k1, b, avg = _keyword.BM25_K1, _keyword.BM25_B, _keyword.AVERAGE_WORDS
-    found = []
-    exact_of: dict[int, np.ndarray] = {}
+    matching = []
+    full: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for root_id, copy, mask in _in_scope(held, scope):
         p = copy.postings
         score = np.zeros(len(copy.ids))
+        summed = np.zeros(len(copy.ids))
         exact = np.zeros(len(copy.ids), np.int8)
         matched = np.zeros(len(copy.ids), bool)
         for term in terms:
@@ -377,17 +379,26 @@ def keyword(held: dict[int, RootCopy], scope: Scope, terms: list[Term], limit: i
                 + _keyword.PATH_WEIGHT * ((flags & PATH) > 0)
                 + _keyword.EXACT_WEIGHT * named
             )
+            summed[rows] += term.idf
             exact[rows] = np.maximum(exact[rows], named * term.whole)
             matched[rows] = True
         if mask is not None:
             matched &= mask
         rows = np.flatnonzero(matched)
         if len(rows):
-            found.append((root_id, copy, rows, score[rows]))
-            exact_of[root_id] = exact
+            matching.append((root_id, copy, rows, summed[rows]))
+            full[root_id] = (score, exact)
+    first: dict[int, list[int]] = {}
+    for hit in _best(matching, _keyword.FIRST_STAGE):
+        first.setdefault(hit.root_id, []).append(hit.row)
+    found = []
+    for root_id, copy, _, _ in matching:
+        if root_id in first:
+            rows = np.array(sorted(first[root_id]), dtype=np.int64)
+            found.append((root_id, copy, rows, full[root_id][0][rows]))
     hits = _best(found, limit)
     for hit in hits:
-        hit.exact = int(exact_of[hit.root_id][hit.row])
+        hit.exact = int(full[hit.root_id][1][hit.row])
     return hits
 
 

@@ -56,9 +56,6 @@ SNIPPET_LINES = 40
 # top 10 missed most of the exact top 10 on the benchmark (dense MRR@10 0.27 vs 0.45 for JavaScript);
 # 400 recovers it (0.45) at a few milliseconds.
 HNSW_EF_SEARCH = 400
-# Candidates ranked by summed IDF before the full lexical score. 120 ranks as well as 400 did on the dev
-# half (MRR@10 0.494 vs 0.495, 480 queries) at about half the keyword SQL time (p50 8.6 vs 15.2 ms).
-FIRST_STAGE = 120
 EXACT_FIRST = COMPOUND  # exact-name hits of at least this strength go first
 
 # A hit shows at most SNIPPET_CHARS of its chunk: read no more than that (and one more, to know it was cut).
@@ -255,7 +252,7 @@ async def _lexical(pool: AsyncConnectionPool, scope: Scope, terms: list[Term], l
     # psycopg takes one placeholder style per statement: inline the named values as positional ones.
     names = re.findall(r"%\((\w+)\)s", sql)
     sql = re.sub(r"%\((\w+)\)s", "%s", sql)
-    params = [*lookup_params, FIRST_STAGE, *[values[n] for n in names], limit]
+    params = [*lookup_params, _keyword.FIRST_STAGE, *[values[n] for n in names], limit]
     async with pool.connection() as conn:
         cur = await conn.execute(sql, params)
         return [Candidate(*row) for row in await cur.fetchall()]
