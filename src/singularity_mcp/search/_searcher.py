@@ -423,19 +423,17 @@ async def search_code(
     started = time.perf_counter()
     query = check_query(query)
     check_top_k(top_k)
-    scope = await resolve_scope(pool, path, language, kind, allowed)
-    notes: list[str] = []
-    hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
-    if fresh:
-        changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
-        if changed or deleted:
-            await refresh_files(pool, embedder, scope.roots, changed, deleted, allowed)
-            notes.append(
-                f"re-indexed {len(changed)} changed and dropped {len(deleted)} deleted file(s) first"
-            )
-            hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
-            changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
-            hits = [h for h in hits if (h.root_id, h.rel_path) not in changed | deleted]
+    outcome: list[tuple[Scope, list[Candidate], float | None, list[str]] | Exception] = []
+    async with anyio.create_task_group() as tg:
+        if _QUERY_VECTORS:  # the model is loaded: the query's forward pass overlaps finding the scope
+            tg.start_soon(_query_vector, await embedder(), query)
+        try:
+            outcome.append(await _search(pool, embedder, query, path, language, kind, top_k, fresh, allowed))
+        except Exception as exc:  # raised as itself, not inside the task group's exception group
+            outcome.append(exc)
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    scope, hits, coverage, notes = outcome[0]
     if coverage is not None and coverage < 1.0:
         notes.append(
             f"dense vectors cover {coverage:.0%} of the searched chunks (indexing still fills them in); "
@@ -462,21 +460,57 @@ async def search_code(
     )
 
 
+async def _search(
+    pool: AsyncConnectionPool,
+    embedder: EmbedderFactory,
+    query: str,
+    path: Path | None,
+    language: str | None,
+    kind: str | None,
+    top_k: int,
+    fresh: bool,
+    allowed: AllowedRoots | None,
+) -> tuple[Scope, list[Candidate], float | None, list[str]]:
+    """The scope, the hits (fresh: files changed on disk re-indexed first), dense coverage and notes."""
+    scope = await resolve_scope(pool, path, language, kind, allowed)
+    notes: list[str] = []
+    hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
+    if fresh:
+        changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
+        if changed or deleted:
+            await refresh_files(pool, embedder, scope.roots, changed, deleted, allowed)
+            notes.append(
+                f"re-indexed {len(changed)} changed and dropped {len(deleted)} deleted file(s) first"
+            )
+            hits, coverage = await _search_once(pool, embedder, scope, query, top_k)
+            changed, deleted = await anyio.to_thread.run_sync(_stale, scope.roots, hits)
+            hits = [h for h in hits if (h.root_id, h.rel_path) not in changed | deleted]
+    return scope, hits, coverage, notes
+
+
 _QUERY_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_IN_FLIGHT: dict[tuple[str, str], anyio.Event] = {}
 QUERY_CACHE_SIZE = 512
 
 
 async def _query_vector(embedder: Embedder, query: str) -> np.ndarray:
     """The query's vector; repeated queries (an assistant often re-asks) skip the model."""
     key = (embedder.model_id, query)
+    if key not in _QUERY_VECTORS and key in _IN_FLIGHT:  # started by this search, ahead of the scope
+        await _IN_FLIGHT[key].wait()
     vector = _QUERY_VECTORS.get(key)
-    if vector is None:
-        vector = (await embedder.embed([query]))[0]
-        _QUERY_VECTORS[key] = vector
-        while len(_QUERY_VECTORS) > QUERY_CACHE_SIZE:
-            _QUERY_VECTORS.popitem(last=False)
-    else:
+    if vector is not None:
         _QUERY_VECTORS.move_to_end(key)
+        return vector
+    done = _IN_FLIGHT[key] = anyio.Event()
+    try:
+        vector = (await embedder.embed([query]))[0]
+    finally:
+        del _IN_FLIGHT[key]
+        done.set()
+    _QUERY_VECTORS[key] = vector
+    while len(_QUERY_VECTORS) > QUERY_CACHE_SIZE:
+        _QUERY_VECTORS.popitem(last=False)
     return vector
 
 
