@@ -1,8 +1,9 @@
 """The keyword score of a chunk, in one place: its constants and the query terms it is computed over.
 
-Two implementations compute it over the same `code_chunk_lexemes` rows: a SQL statement (`_searcher._lexical`,
-for roots still being indexed and very large scopes) and a numpy one over a root's postings in memory
-(`_memory.keyword`, every complete root of ordinary size). tests/search/test_memory.py checks that they agree.
+Two implementations compute it over the same `code_chunk_lexemes` rows: a SQL statement
+(`_searcher._lexical`, for roots still being indexed and very large scopes) and a numpy one over a root's
+postings in memory (`_memory.keyword`, every complete root of ordinary size);
+tests/search/test_units.py checks that they rank alike.
 
 Per chunk and matched term: `idf * (bm25(tf, n) + NAME * a + PATH * b + EXACT * c)`, where tf is the
 term's occurrences in the code (tsvector weight D), n the chunk's distinct words, and a, b, c whether the
