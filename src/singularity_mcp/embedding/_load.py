@@ -35,6 +35,12 @@ def _ort_session(path: Path, plan: ProviderPlan, threads: int) -> Any:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # Idle intra-op threads sleep instead of spin-waiting for the next run. A search's query is one short
+    # run between others' work: with spinning, two threads on a 2-core machine at load 1.6 took 16 ms p50
+    # per benchmark query, without 8.3-9.6 ms (one thread 7.5 ms; `benchmarks/embedding/README.md`).
+    # Bulk indexing measured within its noise either way, with 7-13 % less CPU per chunk
+    # (benchmarks/indexing/README.md).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: provider fallbacks are reported by us
     return ort.InferenceSession(str(path), options, providers=list(plan.providers))
