@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from singularity_mcp.errors import InvalidInput
@@ -49,18 +49,21 @@ def test_invalid_names_are_refused_with_the_rule(ecosystem: str, name: str) -> N
 
 
 @given(st.text(min_size=1, max_size=40))
+@example("0..0")  # a valid PyPI name (PEP 508) an earlier invariant wrongly refused
 def test_no_accepted_name_can_reach_outside_its_path(name: str) -> None:
     for ecosystem in ("pypi", "crates", "hex"):
         try:
             checked = check_name(ecosystem, name)  # type: ignore[arg-type]
         except InvalidInput:
             continue
-        assert not any(c in checked for c in "/?#%\\ \n") and ".." not in checked.strip(".")
+        # one URL path segment, never "." or ".." (a dot inside a name, "0..0", is a name like any other)
+        assert not any(c in checked for c in "/?#%\\ \n") and checked not in (".", "..")
     try:
         checked = check_name("npm", name)
     except InvalidInput:
         return
     assert not any(c in checked for c in "?#%\\ \n") and checked.count("/") <= 1
+    assert not {".", ".."} & set(checked.split("/"))
 
 
 def test_versions_and_ecosystem_aliases() -> None:
