@@ -15,10 +15,9 @@ import pytest
 
 from singularity_mcp._stdio import parse_line
 from singularity_mcp.config import Settings
-from tests.conftest import REPO_ROOT, run_cli, server_env
-from tests.foundation.conftest import HttpServer, free_port
+from tests.conftest import REPO_ROOT, server_env
 from tests.foundation.rawserve import RawServer
-from tests.foundation.test_server import _HEADERS, _INIT
+from tests.foundation.test_server import _HEADERS, _INIT, _free_port, _start_http
 
 
 def test_stdio_answers_every_malformed_line(settings: Settings, tmp_path: Path) -> None:
@@ -95,45 +94,55 @@ def _sse_json(text: str) -> dict:
     return json.loads(data[-1])
 
 
-def test_http_second_request_with_an_id_in_flight_gets_an_error(
-    http_server: HttpServer, tmp_path: Path
-) -> None:
+def test_http_second_request_with_an_id_in_flight_gets_an_error(settings: Settings, tmp_path: Path) -> None:
     code = tmp_path / "code"
     code.mkdir()
     for i in range(40):
         (code / f"m{i}.py").write_text(f"def f{i}(x):\n    '''Function {i}.'''\n    return x * {i}\n")
-    url = http_server.url
-    with httpx2.Client(timeout=120) as client:
-        headers = _session(client, url, {**_HEADERS, "Authorization": f"Bearer {http_server.token}"})
-        slow = {
-            "jsonrpc": "2.0",
-            "id": 7,
-            "method": "tools/call",
-            "params": {"name": "index_codebase", "arguments": {"path": str(code), "force": True}},
-        }
-        other = {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            first = pool.submit(client.post, url, json=slow, headers=headers)
-            time.sleep(0.5)  # the index call loads the model and embeds: it is still running
-            assert not first.done()
-            second = client.post(url, json=other, headers=headers)
-            answer = first.result(timeout=120)
-        assert second.status_code == 409
-        error = second.json()
-        assert error["id"] == 7 and error["error"]["code"] == -32600
-        assert "already in use" in error["error"]["message"]
-        assert answer.status_code == 200
-        assert _sse_json(answer.text)["id"] == 7
-        # Once the first is answered, the id is free again.
-        again = client.post(url, json=other, headers=headers)
-        assert again.status_code == 200 and _sse_json(again.text)["id"] == 7
+    port = _free_port()
+    process = _start_http(settings, port, token="tok")
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with httpx2.Client(timeout=120) as client:
+            headers = _session(client, url, {**_HEADERS, "Authorization": "Bearer tok"})
+            slow = {
+                "jsonrpc": "2.0",
+                "id": 7,
+                "method": "tools/call",
+                "params": {"name": "index_codebase", "arguments": {"path": str(code), "force": True}},
+            }
+            other = {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                first = pool.submit(client.post, url, json=slow, headers=headers)
+                time.sleep(0.5)  # the index call loads the model and embeds: it is still running
+                assert not first.done()
+                second = client.post(url, json=other, headers=headers)
+                answer = first.result(timeout=120)
+            assert second.status_code == 409
+            error = second.json()
+            assert error["id"] == 7 and error["error"]["code"] == -32600
+            assert "already in use" in error["error"]["message"]
+            assert answer.status_code == 200
+            assert _sse_json(answer.text)["id"] == 7
+            # Once the first is answered, the id is free again.
+            again = client.post(url, json=other, headers=headers)
+            assert again.status_code == 200 and _sse_json(again.text)["id"] == 7
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_http_on_a_public_address_needs_a_token_or_insecure(settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
+    port = _free_port()
     command = [sys.executable, "-m", "singularity_mcp", "serve", "--transport", "http", "--port", str(port)]
-    # The refusal, in this process (the exit status through the real entry point: tests/foundation/test_cli.py).
-    refused = run_cli(server_env(settings), *command[3:], "--host", "0.0.0.0")
+    refused = subprocess.run(
+        [*command, "--host", "0.0.0.0"],
+        env=server_env(settings),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 2
     assert "SINGULARITY_HTTP_TOKEN" in refused.stderr and "--insecure" in refused.stderr
 
