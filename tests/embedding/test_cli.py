@@ -18,6 +18,8 @@ def _cli(settings: Settings, *args: str, **extra: str) -> CliResult:
     }
     if settings.model_weights:
         env["SINGULARITY_MODEL_WEIGHTS"] = str(settings.model_weights)
+    if settings.database_url:
+        env["SINGULARITY_DATABASE_URL"] = settings.database_url
     env |= extra
     return run_cli(env, *args)
 

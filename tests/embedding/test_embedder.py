@@ -124,7 +124,8 @@ async def test_concurrent_callers_share_batches(settings) -> None:
 
 
 async def test_small_request_is_not_stuck_behind_a_bulk_one(embedder: Embedder) -> None:
-    bulk = [f"{HTTP_HANDLER} variant {i}" for i in range(160)]  # five batches of 32: the query comes mid-way
+    # three batches of 32: the query arrives during the first
+    bulk = [f"{HTTP_HANDLER} variant {i}" for i in range(96)]
     finished: list[str] = []
 
     async def bulk_job() -> None:

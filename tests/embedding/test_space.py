@@ -1,5 +1,6 @@
 """One model's vectors per database: columns sized by the manifest, another model refused or switched
-explicitly, never mixed. Each test runs its own embedded PostgreSQL (a fresh data dir)."""
+explicitly, never mixed. Each test gets a fresh database of its own (`fresh_url`, on the session's
+embedded PostgreSQL: a CREATE DATABASE where a cluster of its own took an initdb and a start each time)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from singularity_mcp.config import Settings
 from singularity_mcp.core import Core
-from singularity_mcp.db import apply_migrations
-from singularity_mcp.db._embedded import start_embedded
+from singularity_mcp.db import Database, apply_migrations
 from singularity_mcp.embedding import Embedder, embed_cached, ensure_space, switch_to_configured
 from singularity_mcp.errors import NotConfigured
 from singularity_mcp.paths import data_path
@@ -28,6 +28,7 @@ from singularity_mcp.server import build_server
 from tests.conftest import make_settings
 from tests.embedding.test_build import HIDDEN, _tiny_bert
 from tests.embedding.test_cli import _cli
+from tests.knowledge.conftest import fresh_database_url
 
 pytestmark = pytest.mark.anyio
 
@@ -56,8 +57,15 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tiny_manifest(tmp_path: Path, settings: Settings, embedder: Embedder) -> Any:
-    """Write manifests for random BERT checkpoints of HIDDEN (32) dimensions; return a settings maker."""
+async def fresh_url(database: Database) -> str:
+    """A new, empty database on the session's PostgreSQL server: its connection string."""
+    return await fresh_database_url(database)
+
+
+@pytest.fixture
+def tiny_manifest(tmp_path: Path, settings: Settings, embedder: Embedder, fresh_url: str) -> Any:
+    """Write manifests for random BERT checkpoints of HIDDEN (32) dimensions; return a settings maker (on
+    the test's `fresh_url` database)."""
     folder = tmp_path / "checkpoint"
     _tiny_bert(folder, settings.models_dir / MINILM / "weights" / "tokenizer.json")
 
@@ -67,7 +75,11 @@ def tiny_manifest(tmp_path: Path, settings: Settings, embedder: Embedder) -> Any
             f'name = "{name}"\ndimensions = {HIDDEN}\nmax_tokens = 48\n[weights]\nsource = "local"\n'
         )
         return make_settings(
-            data_dir, model=str(manifest), model_weights=folder, model_dir=tmp_path / "models"
+            data_dir,
+            database_url=fresh_url,
+            model=str(manifest),
+            model_weights=folder,
+            model_dir=tmp_path / "models",
         )
 
     return make
@@ -120,10 +132,10 @@ async def test_a_manifest_of_another_dimension_works_end_to_end(
 
 
 async def test_switching_model_re_embeds_and_never_mixes(
-    tmp_path: Path, repo: Path, tiny_manifest: Any
+    tmp_path: Path, repo: Path, tiny_manifest: Any, fresh_url: str
 ) -> None:
     data_dir = tmp_path / "data"
-    minilm, tiny = make_settings(data_dir), tiny_manifest("tiny-bert", data_dir)
+    minilm, tiny = make_settings(data_dir, database_url=fresh_url), tiny_manifest("tiny-bert", data_dir)
     async with running(minilm) as core:
         database = await core.database()
         await index_repository(database.pool, repo, core.embedder)
@@ -178,14 +190,14 @@ async def test_a_process_left_on_the_old_model_cannot_write(tmp_path: Path, tiny
         assert await fetch(b, "SELECT DISTINCT model_id FROM embedding_cache") == []
 
 
-async def test_a_database_built_before_0008_keeps_its_vectors(tmp_path: Path) -> None:
+async def test_a_database_built_before_0008_keeps_its_vectors(tmp_path: Path, fresh_url: str) -> None:
     """A pre-0008 database (vector(384) columns, MiniLM vectors) is converted in place, keeps its
     vectors, is claimed by MiniLM without re-embedding, and refuses another model."""
     old_sql = tmp_path / "sql"
     old_sql.mkdir()
     for path in sorted(data_path("sql").glob("000[1-6]_*.sql")):
         (old_sql / path.name).write_text(path.read_text())
-    url = start_embedded(tmp_path / "pgdata")
+    url = fresh_url
     vector = np.random.default_rng(3).standard_normal(384).astype(np.float32)
     vector /= np.linalg.norm(vector)
     async with await psycopg.AsyncConnection.connect(url) as conn:
@@ -215,9 +227,9 @@ async def test_a_database_built_before_0008_keeps_its_vectors(tmp_path: Path) ->
             assert (await cur.fetchone())[0] == 1  # claimed without clearing anything
 
 
-async def test_model_switch_from_the_cli(tmp_path: Path, tiny_manifest: Any) -> None:
+async def test_model_switch_from_the_cli(tmp_path: Path, tiny_manifest: Any, fresh_url: str) -> None:
     data_dir = tmp_path / "data"
-    minilm, tiny = make_settings(data_dir), tiny_manifest("tiny-bert", data_dir)
+    minilm, tiny = make_settings(data_dir, database_url=fresh_url), tiny_manifest("tiny-bert", data_dir)
     async with running(minilm) as core:
         await embed_cached((await core.database()).pool, await core.embedder(), ["claimed by MiniLM"])
     result = _cli(tiny, "model", "switch", "--json", SINGULARITY_MODEL=tiny.model)

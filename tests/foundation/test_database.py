@@ -17,7 +17,7 @@ import pytest
 from singularity_mcp.db import Database, apply_migrations, discover_migrations, open_database
 from singularity_mcp.db._embedded import start_embedded
 from singularity_mcp.errors import Unavailable
-from tests.conftest import make_settings
+from tests.conftest import copy_pgdata, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -79,8 +79,8 @@ async def test_vector_extension_and_pool_adapter(database: Database) -> None:
     assert distance == pytest.approx(1.0)
 
 
-async def test_external_url_points_at_a_second_server(tmp_path: Path) -> None:
-    url = start_embedded(tmp_path / "other-pgdata")
+async def test_external_url_points_at_a_second_server(tmp_path: Path, pgdata_template: Path) -> None:
+    url = start_embedded(copy_pgdata(pgdata_template, tmp_path / "other-pgdata"))
     external = make_settings(tmp_path / "unused-data", database_url=url)
     db = await open_database(external)
     try:
@@ -139,10 +139,12 @@ def _wait_stopped(pgdata: Path, within_s: float) -> float:
     return time.monotonic() - started
 
 
-def test_processes_share_one_server_and_the_watchdog_stops_it_after_sigkill(tmp_path: Path) -> None:
+def test_processes_share_one_server_and_the_watchdog_stops_it_after_sigkill(
+    tmp_path: Path, pgdata_template: Path
+) -> None:
     from singularity_mcp._pg_holders import POLL_S, WATCHDOG_PID
 
-    pgdata = tmp_path / "pgdata"
+    pgdata = copy_pgdata(pgdata_template, tmp_path / "pgdata")
     first = _holder(pgdata, "hold")
     first_pid = int(first.stdout.readline())
     second = _holder(pgdata, "hold")
@@ -169,10 +171,12 @@ def test_processes_share_one_server_and_the_watchdog_stops_it_after_sigkill(tmp_
     _wait_stopped(pgdata, within_s=20)
 
 
-def test_last_live_holder_stops_the_server_after_another_was_killed(tmp_path: Path) -> None:
+def test_last_live_holder_stops_the_server_after_another_was_killed(
+    tmp_path: Path, pgdata_template: Path
+) -> None:
     from singularity_mcp._pg_holders import POLL_S
 
-    pgdata = tmp_path / "pgdata"
+    pgdata = copy_pgdata(pgdata_template, tmp_path / "pgdata")
     survivor = _holder(pgdata, "wait-stdin")
     survivor_pid = int(survivor.stdout.readline())
     victim = _holder(pgdata, "hold")
@@ -189,8 +193,8 @@ def test_last_live_holder_stops_the_server_after_another_was_killed(tmp_path: Pa
     assert not _postmaster_running(pgdata)
 
 
-def test_sigterm_releases_the_server(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+def test_sigterm_releases_the_server(tmp_path: Path, pgdata_template: Path) -> None:
+    pgdata = copy_pgdata(pgdata_template, tmp_path / "pgdata")
     holder = _holder(pgdata, "hold")
     holder.stdout.readline()
     os.kill(holder.pid, signal.SIGTERM)

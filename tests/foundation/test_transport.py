@@ -15,7 +15,7 @@ import pytest
 
 from singularity_mcp._stdio import parse_line
 from singularity_mcp.config import Settings
-from tests.conftest import REPO_ROOT, server_env
+from tests.conftest import REPO_ROOT, run_cli, server_env
 from tests.foundation.rawserve import RawServer
 from tests.foundation.test_server import _HEADERS, _INIT, _free_port, _start_http
 
@@ -135,14 +135,8 @@ def test_http_second_request_with_an_id_in_flight_gets_an_error(settings: Settin
 def test_http_on_a_public_address_needs_a_token_or_insecure(settings: Settings, tmp_path: Path) -> None:
     port = _free_port()
     command = [sys.executable, "-m", "singularity_mcp", "serve", "--transport", "http", "--port", str(port)]
-    refused = subprocess.run(
-        [*command, "--host", "0.0.0.0"],
-        env=server_env(settings),
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # The refusal, in this process (the exit status through the real entry point: tests/foundation/test_cli.py).
+    refused = run_cli(server_env(settings), *command[3:], "--host", "0.0.0.0")
     assert refused.returncode == 2
     assert "SINGULARITY_HTTP_TOKEN" in refused.stderr and "--insecure" in refused.stderr
 

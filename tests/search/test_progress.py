@@ -15,12 +15,14 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
+import psycopg
 import pytest
 from rich.console import Console
 from rich.progress import Progress
 
 from singularity_mcp.cli import log_level
 from singularity_mcp.config import Settings
+from singularity_mcp.db import Database
 from singularity_mcp.logs import configure_logging
 from singularity_mcp.search._cpu import MIN_SHARE, CpuNow
 from singularity_mcp.search._rates import (
@@ -203,19 +205,30 @@ async def test_cli_is_quiet_unless_verbose(settings: Settings, database: object)
 
 
 @pytest.mark.anyio
-async def test_ctrl_c_prints_one_line(settings: Settings, database: object, tmp_path: Path) -> None:
+async def test_ctrl_c_prints_one_line(settings: Settings, database: Database, tmp_path: Path) -> None:
     """Interrupted while embedding (connections busy): 'interrupted', and nothing from psycopg."""
-    await anyio.to_thread.run_sync(_interrupt_an_index_run, settings, tmp_path)
+    await anyio.to_thread.run_sync(_interrupt_an_index_run, settings, database.url, tmp_path)
 
 
-def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
+def _embedded_chunks(url: str, root: Path) -> int:
+    """How many chunks of `root` have their vector stored (0 before the dense phase commits a batch)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(c.embedding) FROM code_chunks c JOIN code_roots r ON r.id = c.root_id "
+            "WHERE r.path = %s",
+            (str(root),),
+        ).fetchone()
+    return row[0] if row else 0
+
+
+def _interrupt_an_index_run(settings: Settings, url: str, tmp_path: Path) -> None:
     root = tmp_path / "many"
     root.mkdir()
     body = "".join(
         f"def function_{j}(value):\n    '''Step {j}.'''\n    return value * {j} + sum(range(value))\n\n\n"
         for j in range(12)
     )
-    for i in range(150):
+    for i in range(60):  # 720 chunks: the dense phase has several embedding batches to go
         (root / f"mod{i}.py").write_text(f"# module {i}\n" + body.replace("Step", f"Module {i} step"))
     errors = tmp_path / "stderr.txt"
     with errors.open("w") as sink:
@@ -228,10 +241,11 @@ def _interrupt_an_index_run(settings: Settings, tmp_path: Path) -> None:
         )
         try:
             deadline = time.monotonic() + 240
-            while "files to index" not in errors.read_text() and time.monotonic() < deadline:
+            # Embedding: the first batch of vectors is committed and the next is being computed.
+            while _embedded_chunks(url, root) == 0 and time.monotonic() < deadline:
                 assert process.poll() is None, errors.read_text()
-                time.sleep(0.5)
-            time.sleep(3)  # parsing 150 small files takes about a second: embedding by now
+                time.sleep(0.05)
+            assert "files to index" in errors.read_text()
             assert process.poll() is None, "finished before it could be interrupted"
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=120) == 130

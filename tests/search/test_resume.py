@@ -94,11 +94,14 @@ async def _root_state(database: Database, root: Path) -> tuple[str, int, int, in
     return row if row else ("absent", 0, 0, 0)
 
 
+KILLED_FILES = 96  # two lexical batches (FILE_BATCH = 48): the kill lands after the first is committed
+
+
 async def test_kill_9_during_indexing_then_resume(
     client: ClientSession, settings: Settings, search_env: dict[str, str], database: Database, tmp_path: Path
 ) -> None:
     root = tmp_path / "big"
-    expected_chunks = make_big_repo(root, "killed", files=120, functions=1)
+    expected_chunks = make_big_repo(root, "killed", files=KILLED_FILES, functions=1)
     process = await anyio.open_process(
         [sys.executable, "-m", "singularity_mcp", "index", str(root), "--json"],
         env=server_env(settings, **search_env),
@@ -130,15 +133,15 @@ async def test_kill_9_during_indexing_then_resume(
     resumed = await call(client, "index_codebase", path=str(root), wait_s=300)
     assert resumed["status"] == "done"
     assert resumed["files_unchanged"] >= files_at_kill  # committed files were not parsed again
-    assert resumed["files_indexed"] + resumed["files_unchanged"] == 120
+    assert resumed["files_indexed"] + resumed["files_unchanged"] == KILLED_FILES
     assert resumed["chunks"] == expected_chunks
     state, files, files_without_chunks, embedded = await _root_state(database, root)
-    assert (state, files, files_without_chunks, embedded) == ("ready", 120, 0, expected_chunks)
+    assert (state, files, files_without_chunks, embedded) == ("ready", KILLED_FILES, 0, expected_chunks)
 
 
 async def test_search_works_during_dense_fill_in(client: ClientSession, tmp_path: Path) -> None:
     root = tmp_path / "filling"
-    make_big_repo(root, "filling", files=200, functions=4)
+    make_big_repo(root, "filling", files=100, functions=3)  # 300 chunks: three embedding batches
     started = await call(client, "index_codebase", path=str(root), wait_s=0)
     assert started["status"] == "running" and "index_status" in started["hint"]
     searched_during_fill = False
@@ -154,10 +157,10 @@ async def test_search_works_during_dense_fill_in(client: ClientSession, tmp_path
             and progress["chunks_embedded"] < progress["chunks_total"]
         ):
             data = await call(
-                client, "semantic_search", query="filling_123_2", scope="code", path=str(root), top_k=3
+                client, "semantic_search", query="filling_73_2", scope="code", path=str(root), top_k=3
             )
             top = data["results"][0]
-            assert top["path"].endswith("module_123.py") and top["symbol"].endswith("_filling_123_2")
+            assert top["path"].endswith("module_73.py") and top["symbol"].endswith("_filling_73_2")
             assert data["dense_coverage"] is not None and data["dense_coverage"] < 1.0
             searched_during_fill = True
             break
