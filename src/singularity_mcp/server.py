@@ -142,8 +142,18 @@ class DuplicateRequestIdGuard:
             )
             return
         self._in_flight.add(in_flight)
+
+        async def answering(message) -> None:
+            # The id is free once its answer leaves, not once the app returns (which may be after the
+            # client has the answer and sent its next request with the same id).
+            if message["type"] == "http.response.body" and (
+                not message.get("more_body", False) or _answers(message.get("body", b""), key[0])
+            ):
+                self._in_flight.discard(in_flight)
+            await send(message)
+
         try:
-            await self.app(scope, replayed, send)
+            await self.app(scope, replayed, answering)
         finally:
             self._in_flight.discard(in_flight)
 
@@ -160,6 +170,26 @@ def _request_key(body: bytes) -> tuple[str, Any] | None:
     if isinstance(request_id, bool) or not isinstance(request_id, str | int):
         return None
     return json.dumps(request_id), request_id
+
+
+def _answers(body: bytes, request_key: str) -> bool:
+    """Whether a response body (JSON, or server-sent events) carries the answer to the request whose id
+    is `request_key` (as `_request_key` writes it)."""
+    if b'"id"' not in body:
+        return False
+    lines = [line[5:] for line in body.splitlines() if line.startswith(b"data:")] or [body]
+    for data in lines:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            continue
+        if (
+            isinstance(message, dict)
+            and ("result" in message or "error" in message)
+            and json.dumps(message.get("id")) == request_key
+        ):
+            return True
+    return False
 
 
 def http_app(server: MCPServer, settings: Settings):
