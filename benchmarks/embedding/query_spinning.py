@@ -16,26 +16,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import onnxruntime as ort
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indexing"))
+from spinning import session_factory  # the same session options, spinning on or off
 
 from singularity_mcp.config import Settings
 from singularity_mcp.embedding import load_embedder
-from singularity_mcp.embedding._providers import ProviderPlan
-
-
-def factory(spin: bool) -> Any:
-    def make(path: Path, plan: ProviderPlan, threads: int) -> ort.InferenceSession:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        return ort.InferenceSession(str(path), options, providers=list(plan.providers))
-
-    return make
 
 
 def queries(args: argparse.Namespace) -> list[str]:
@@ -56,7 +42,7 @@ def main(args: argparse.Namespace) -> None:
     embedders = {
         name: load_embedder(
             Settings(model_dir=model_dir, embed_threads=threads, data_dir=Path("/tmp/query-spinning")),
-            session_factory=factory(spin),
+            session_factory=session_factory(spin),
         )
         for name, threads, spin in (("1 thread", 1, False), ("2 threads, spinning", 2, True),
                                     ("2 threads, sleeping", 2, False))
