@@ -65,11 +65,7 @@ def variant(spec: str) -> Iterator[None]:
 def ranked(
     held: dict, scope: Any, terms: list, vector: np.ndarray, top_k: int = 10, feedback: bool = True
 ) -> list[Any]:
-    limit = max(50, 3 * top_k)
-    lists = [_memory.keyword(held, scope, terms, limit), _memory.nearest(held, scope, vector, limit)]
-    found = [[_searcher.remembered(held[h.root_id], h) for h in hits] for hits in lists]
-    fused = _searcher.fuse(found, k=_searcher.RRF_K, weights=(_searcher.LEXICAL_WEIGHT, 1.0))
-    best = _searcher.collapse(_searcher.promote_exact(fused))
+    best = _searcher.from_memory(held, scope, terms, vector, max(50, 3 * top_k))  # as _search_once ranks
     alpha, m = EXPERIMENTS["prf_alpha"], int(EXPERIMENTS["prf_m"])
     if (
         alpha and feedback

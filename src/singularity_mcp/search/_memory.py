@@ -78,7 +78,6 @@ class RootCopy:
     # kind, language, the head of its content, its file's size and mtime_ns when read, to catch edits).
     chunks: list[ChunkRow]
     digests: list[str]  # md5 of each row's two vectors: a row whose vectors changed is read again
-    rel_paths: list[str]
     languages: np.ndarray  # str ('' for none)
     kinds: np.ndarray  # str
     masks: dict[str, np.ndarray] = field(default_factory=dict)  # sub-folder prefix -> rows under it
@@ -86,7 +85,7 @@ class RootCopy:
     def under(self, prefix: str) -> np.ndarray:
         mask = self.masks.get(prefix)
         if mask is None:
-            mask = np.fromiter((p.startswith(prefix) for p in self.rel_paths), bool, len(self.rel_paths))
+            mask = np.fromiter((c[3].startswith(prefix) for c in self.chunks), bool, len(self.chunks))
             if len(self.masks) >= _MASKS_KEPT:
                 self.masks.pop(next(iter(self.masks)))
             self.masks[prefix] = mask
@@ -201,7 +200,6 @@ def _assemble(
     vectors = np.empty((n, dims), dtype=np.float32)
     vectors[new_rows] = code
     chunks: list = [None] * n
-    rel_paths: list = [None] * n
     languages = np.empty(n, dtype=object)
     kinds = np.empty(n, dtype=object)
     if previous is not None and len(old_rows):
@@ -212,11 +210,9 @@ def _assemble(
             kept = previous.chunks[row]
             size, mtime = current[i][1], current[i][2]
             chunks[i] = kept if (kept[10], kept[11]) == (size, mtime) else (*kept[:10], size, mtime)
-            rel_paths[i] = kept[3]
     for i, r in zip(new_rows.tolist(), fresh, strict=True):
         chunks[i] = (r[0], root_id, r[1], r[2], r[9], r[10], r[5], r[4], r[3] or None, r[11], current[i][1],
                      current[i][2])  # fmt: skip
-        rel_paths[i] = r[2]
         languages[i], kinds[i] = r[3], r[4]
     return RootCopy(
         generation=generation,
@@ -226,7 +222,6 @@ def _assemble(
         postings=_postings(n, new_rows, [r[8] for r in fresh], old_at, old_rows, previous),
         chunks=chunks,
         digests=[r[3] for r in current],
-        rel_paths=rel_paths,
         languages=languages,
         kinds=kinds,
     )
@@ -262,7 +257,7 @@ def _postings(
         (
             np.repeat(new_rows, counts).astype(np.int32),
             np.fromiter((terms.setdefault(x, len(terms)) for x in lexemes), np.int32, len(lexemes)),
-            np.fromiter((n - a - b - c for a, b, c, n in counted), np.uint16, len(counted)),  # <= 256
+            np.fromiter((every - a - b - c for a, b, c, every in counted), np.uint16, len(counted)),  # <= 256
             np.fromiter(
                 ((NAME if a else 0) | (PATH if b else 0) | (EXACT if c else 0) for a, b, c, _ in counted),
                 np.uint8,

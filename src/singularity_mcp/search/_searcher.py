@@ -282,6 +282,16 @@ def remembered(copy: _memory.RootCopy, hit: _memory.Hit) -> Candidate:
     return Candidate(*copy.chunks[hit.row], hit.score, hit.exact)
 
 
+def from_memory(
+    held: dict[int, _memory.RootCopy], scope: Scope, terms: list[Term], vector: np.ndarray, limit: int
+) -> list[Candidate]:
+    """The ranking from the roots' copies in memory: both lists of `limit`, fused, exact names first,
+    one hit per definition."""
+    lists = [_memory.keyword(held, scope, terms, limit), _memory.nearest(held, scope, vector, limit)]
+    found = [[remembered(held[h.root_id], h) for h in hits] for hits in lists]
+    return collapse(promote_exact(fuse(found, k=RRF_K, weights=(LEXICAL_WEIGHT, 1.0))))
+
+
 def fuse(
     lists: Sequence[Sequence[Candidate]], k: int = RRF_K, weights: Sequence[float] = ()
 ) -> list[Candidate]:
@@ -557,9 +567,7 @@ async def _search_once(
         await query_vector()
     if vector is not None and pending == 0 and total <= _memory.MAX_CACHED_CHUNKS:
         held = await _memory.copies(pool, generations, SNIPPET_CHARS + 1)
-        lists = [_memory.keyword(held, scope, terms, limit), _memory.nearest(held, scope, vector, limit)]
-        found = [[remembered(held[h.root_id], h) for h in hits] for hits in lists]
-        return collapse(promote_exact(fuse(found, weights=(LEXICAL_WEIGHT, 1.0))))[: top_k * 2], coverage
+        return from_memory(held, scope, terms, vector, limit)[: top_k * 2], coverage
     lexical: list[Candidate] = []
     dense: list[Candidate] = []
 
